@@ -1,0 +1,113 @@
+"""Inputs that can never become records: each fails with BadInput and a clear reason.
+
+Pure level (read_document + normalise, no Redis). The property test at the end
+feeds arbitrary bytes in: the only acceptable failure is a BadInput.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from worker.errors import BadInput, ParseError
+from worker.normalise import normalise
+from worker.readers import read_document
+from worker.record import Article
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def ingest(data: bytes, name: str) -> list[Article]:
+    drafts = read_document(data, name=name, path=f"/srv/bad/{name}")
+    return [normalise(draft, now=NOW) for draft in drafts]
+
+
+def _random_bytes_with_nuls() -> bytes:
+    rng = random.Random(1234)
+    return bytes(rng.randrange(256) for _ in range(2048)) + b"\x00\x00"
+
+
+RSS_NO_TITLE = (
+    b"<rss version='2.0'><channel><title>F</title>"
+    b"<item><description>Only a body here.</description></item></channel></rss>"
+)
+BAD_INPUTS = [
+    # (file name, bytes, expected error class, message fragment)
+    pytest.param("a.txt", b"", BadInput, "empty", id="empty"),
+    pytest.param("a.txt", b"  \r\n\t\n   \n", BadInput, "empty", id="whitespace"),
+    pytest.param("a.txt", "   \n \n".encode("utf-16"), BadInput, "empty", id="utf16-blank"),
+    pytest.param("a.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 40, BadInput, "PNG",
+                 id="png"),
+    pytest.param("paper", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", BadInput, "PDF", id="pdf"),
+    pytest.param("a.json", b"\x1f\x8b\x08\x00" + bytes(range(200)), BadInput, "gzip", id="gzip"),
+    pytest.param("a.bin", _random_bytes_with_nuls(), BadInput, "binary", id="random-nuls"),
+    pytest.param("a.txt", bytes(range(1, 9)) * 50, BadInput, "binary", id="controls"),
+    pytest.param("a.txt", b"\xef\xbb\xbfTitle\n\nBody \xff\xfe\xfd", BadInput, "undecodable",
+                 id="bad-bom"),
+    pytest.param("f.xml", b"<?xml version='1.0'?><rss version='2.0'><channel><t", ParseError,
+                 "line 1", id="feed-truncated"),
+    pytest.param("f.xml", b"<?xml version='1.0'?><note><to>x</to></note>", ParseError,
+                 "not a feed", id="xml-not-feed"),
+    pytest.param("r.json", b'{"title": "x",\n  "body": ', ParseError, "line 2", id="json-broken"),
+    pytest.param("r.ndjson", b'{"title": "a", "body": "b"}\n{"title": oops}\n', ParseError,
+                 "line 2", id="ndjson-broken"),
+    pytest.param("r.json", b"[" * 100_000 + b"]" * 100_000, ParseError, "JSON", id="json-deep"),
+    pytest.param("r.json", b"[1, 2]", BadInput, "not a record", id="json-not-object"),
+    pytest.param("r.json", b'{"id": "abc", "body": "text"}', BadInput, "no title",
+                 id="json-no-title"),
+    pytest.param("a.md", b"---\ntitle: [unclosed\n---\nBody.\n", ParseError, "bad YAML",
+                 id="yaml-broken"),
+    pytest.param("a.md", b"---\n- a\n- b\n---\nBody.\n", ParseError, "not a mapping",
+                 id="yaml-not-mapping"),
+    pytest.param("a.txt", b"Date: 2022-01-01\nURL: https://example.com/x\n", BadInput, "no title",
+                 id="headers-only"),
+    pytest.param("a.md", b"---\ntags: [x]\n---\n" + b"A long first paragraph. " * 20, BadInput,
+                 "no title", id="md-no-title"),
+    pytest.param("p.html", b"<html><body><script>x()</script></body></html>", BadInput, "no text",
+                 id="html-empty"),
+    pytest.param("f.rss", RSS_NO_TITLE, BadInput, "no title", id="feed-entry-no-title"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "data", "error", "fragment"), BAD_INPUTS)
+def test_bad_input(name: str, data: bytes, error: type[BadInput], fragment: str) -> None:
+    with pytest.raises(error) as caught:
+        ingest(data, name)
+    assert fragment.lower() in str(caught.value).lower()
+
+
+NAMES = st.sampled_from(
+    ["a.txt", "a.md", "a.html", "a.xml", "a.rss", "a.json", "a.ndjson", "noext", "a.bin"]
+)
+# Text-like inputs reach the parsers (random bytes mostly stop at decoding).
+TEXTISH = st.one_of(
+    st.binary(max_size=1500),
+    st.text(max_size=800).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.lists(
+        st.sampled_from(
+            ["---", "title: x", "<rss>", "<item>", "<title>T</title>", "{", "}", '"title":',
+            "Author: A and B", "By X", "Date: 2022-02-30", "URL: http://[::1", "\n", "\n\n",
+            "<html>", "# H", "&amp;", "\r", "\ufeff", "\x00", "[", "]", "é", "@x"]
+        ),
+        max_size=40,
+    ).map(lambda parts: " ".join(parts).encode("utf-8", "surrogatepass")),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=TEXTISH, name=NAMES)
+def test_any_bytes_give_articles_or_bad_input(data: bytes, name: str) -> None:
+    try:
+        drafts = read_document(data, name=name, path=f"/srv/fuzz/{name}")
+    except BadInput:
+        return
+    for draft in drafts:
+        try:
+            article = normalise(draft, now=NOW)
+        except BadInput:
+            continue
+        assert article.title and article.id

@@ -1,0 +1,128 @@
+"""`newsworker enqueue` through a real worker process and the throwaway Redis."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import redis
+from celery import Celery
+from celery.result import AsyncResult
+
+from tests.conftest import SEED, WorkerProcess
+from worker.celery_app import build_config
+from worker.settings import Settings
+
+
+def client_app(worker: WorkerProcess) -> Celery:
+    """A Celery client configured like the worker, to read a task's result."""
+    settings = Settings(redis_url=worker.cli.env["NEWSWORKER_REDIS_URL"], key_prefix=worker.prefix)
+    app = Celery("newsworker-test-client")
+    app.conf.update(build_config(settings))
+    return app
+
+
+def test_enqueue_wait_reports_each_outcome(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Enqueued title A\n\nBody of the first enqueued article.\n")
+    (folder / "b.md").write_text("---\ntitle: Enqueued title B\n---\n\nBody of the second one.\n")
+    (folder / "empty.txt").write_bytes(b"")
+
+    code, lines = celery_worker.cli.json_lines("enqueue", str(folder), "--wait", "--json")
+    assert code == 1
+    by_path = {Path(line["path"]).name: line for line in lines}
+    assert by_path["a.txt"]["outcome"] == "created"
+    assert by_path["b.md"]["outcome"] == "created"
+    assert by_path["empty.txt"]["outcome"] == "failed"
+    assert "empty" in by_path["empty.txt"]["error"]
+
+    # Safe to repeat: the same files again are all unchanged, never a second record.
+    code, lines = celery_worker.cli.json_lines("enqueue", str(folder / "*.*"), "--wait", "--json")
+    outcomes = {Path(line["path"]).name: line["outcome"] for line in lines}
+    assert outcomes == {"a.txt": "unchanged", "b.md": "unchanged", "empty.txt": "failed"}
+
+
+def test_stdin_and_seed(celery_worker: WorkerProcess, redis_server) -> None:
+    code, lines = celery_worker.cli.json_lines(
+        "enqueue", "-", "--wait", "--json", input=SEED.read_bytes()
+    )
+    assert code == 0, lines
+    assert lines[0]["path"] == "-"
+    assert lines[0]["outcome"] in ("created", "unchanged")
+    client: redis.Redis = redis_server.client()
+    record = json.loads(client.get(f"{celery_worker.prefix}article:{lines[0]['id']}"))
+    assert record["authors"][0]["handles"] == ["@decampdave"]
+
+
+def test_contents_travel_in_the_message(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+    """The worker does not read the enqueuer's file: it may be gone by the time the task runs."""
+    path = tmp_path / "gone.txt"
+    path.write_text("Title of a file that vanishes\n\nIts body paragraph.\n")
+    done = celery_worker.cli.run("enqueue", str(path), "--json")
+    assert done.returncode == 0
+    queued = json.loads(done.stdout)
+    assert queued["outcome"] == "queued"
+    path.unlink()
+    result = AsyncResult(queued["task_id"], app=client_app(celery_worker)).get(timeout=60)
+    assert result[0]["outcome"] == "created"
+
+
+def test_over_the_cap_is_refused_before_sending(
+    celery_worker: WorkerProcess, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("Big title\n\n" + "word " * 20_000)  # over the worker fixture's 64 KiB cap
+    code, lines = celery_worker.cli.json_lines("enqueue", str(big), "--wait", "--json")
+    assert code == 1
+    assert "limit" in lines[0]["error"]
+
+
+def test_bad_input_lands_in_dead_letters(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+    bad = tmp_path / "garbage.txt"
+    bad.write_bytes(b"\x00\x01\x02\x03" * 100)
+    code, lines = celery_worker.cli.json_lines("enqueue", str(bad), "--wait", "--json")
+    assert code == 1
+    code, failures = celery_worker.cli.json_lines("failed", "list", "--json")
+    assert code == 0
+    entry = next(f for f in failures if f["input"] == str(bad.resolve()))
+    assert "binary" in entry["reason"]
+    assert entry["failed_at"].endswith("Z")
+
+    # The worker survived: it still stores good input.
+    good = tmp_path / "fine.txt"
+    good.write_text("Still alive\n\nThe worker keeps going after bad input.\n")
+    code, lines = celery_worker.cli.json_lines("enqueue", str(good), "--wait", "--json")
+    assert code == 0
+    assert lines[0]["outcome"] == "created"
+
+
+def test_every_step_is_logged_as_json(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+    path = tmp_path / "logged.txt"
+    path.write_text("Logged title\n\nA body for the log test.\n")
+    code, _lines = celery_worker.cli.json_lines("enqueue", str(path), "--wait", "--json")
+    assert code == 0
+    events = [e for e in celery_worker.log_events() if e.get("input") == str(path)]
+    steps = {e["event"]: e for e in events}
+    for name in ("read", "parse", "normalise", "store"):
+        assert name in steps, f"no {name} event in {events}"
+        assert steps[name]["task_id"]
+        assert isinstance(steps[name]["duration_ms"], float)
+        assert steps[name]["outcome"] == "ok"
+    assert steps["store"]["created"] == 1
+    # Celery's own records go through the same JSON renderer.
+    assert any(e.get("logger", "").startswith("celery") for e in celery_worker.log_events())
+    # Never a whole body in the logs.
+    assert "A body for the log test" not in celery_worker.log_path.read_text()
+
+
+def test_status_reports_workers_queues_and_counts(celery_worker: WorkerProcess) -> None:
+    done = celery_worker.cli.run("status", "--json")
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["workers"], status
+    assert set(status["feeds"]) == {"total", "ok", "error", "broken", "disabled"}
+    assert status["queues"]["newsworker"] >= 0
+    assert isinstance(status["articles"], int)
+    assert isinstance(status["failed"], int)
+    assert status["memory"]["used_bytes"] > 0

@@ -1,0 +1,143 @@
+"""Tables for the small pure helpers: URLs, dates, bylines, handles, languages, decoding."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from worker.bylines import extract_handles, split_byline
+from worker.dates import to_rfc3339_utc
+from worker.decode import decode_bytes
+from worker.identity import content_hash, identity_key, record_id
+from worker.language import detect_language
+from worker.record import Source
+from worker.text import html_to_text, word_count
+from worker.urls import canonical_url
+
+ENGLISH = "The council voted on Tuesday evening to build protected cycle lanes along the road."
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTP://Example.COM:80/a?utm_source=x&b=2&a=1#frag", "http://example.com/a?a=1&b=2"),
+        ("https://example.com:443/?fbclid=1&gclid=2&mc_cid=3", "https://example.com/"),
+        ("https://example.com:8443/p?ref=keep", "https://example.com:8443/p?ref=keep"),
+        ("https://user:pw@example.com/x", "https://example.com/x"),
+        ("  https://example.com/a b  ", "https://example.com/a%20b"),
+        ("ftp://example.com/file", None),
+        ("mailto:someone@example.com", None),
+        ("/relative/path", None),
+        ("http://[::1", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_canonical_url(url: str | None, expected: str | None) -> None:
+    assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2022-02-23T14:05:00Z", "2022-02-23T14:05:00Z"),
+        ("2022-02-23T15:05:00+01:00", "2022-02-23T14:05:00Z"),
+        ("Wed, 23 Feb 2022 09:05:00 EST", "2022-02-23T14:05:00Z"),
+        ("23 February 2022 14:05", "2022-02-23T14:05:00Z"),  # naive: taken as UTC
+        ("2022-02-23", "2022-02-23T00:00:00Z"),
+        ("February 23", None),  # no year: never completed from today
+        ("2022", None),
+        ("yesterday", None),
+        ("2022-02-30", None),
+        ("", None),
+        (None, None),
+        (datetime(2022, 2, 23, 14, 5), "2022-02-23T14:05:00Z"),
+        (datetime(2022, 2, 23, 9, 5, tzinfo=timezone(timedelta(hours=-5))), "2022-02-23T14:05:00Z"),
+        (time.struct_time((2022, 2, 23, 14, 5, 0, 2, 54, 0)), "2022-02-23T14:05:00Z"),
+    ],
+)
+def test_to_rfc3339_utc(value: object, expected: str | None) -> None:
+    assert to_rfc3339_utc(value) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("byline", "names"),
+    [
+        ("By Dave DeCamp", ["Dave DeCamp"]),
+        ("by Alice Martin and Bob Okafor", ["Alice Martin", "Bob Okafor"]),
+        ("Ana Lima, Ben Cho & Carla Diaz", ["Ana Lima", "Ben Cho", "Carla Diaz"]),
+        ("Jane Doe, Staff Writer", ["Jane Doe"]),
+        ("John Roe, Reuters; Mary Major, Senior Editor", ["John Roe", "Mary Major"]),
+        ("Reuters Staff", ["Reuters Staff"]),
+        ("Martin Luther King, Jr.", ["Martin Luther King, Jr"]),
+        ("BY: Sam Smith and sam smith", ["Sam Smith"]),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_split_byline(byline: str | None, names: list[str]) -> None:
+    assert split_byline(byline) == names
+
+
+@pytest.mark.parametrize(
+    ("bio", "handles"),
+    [
+        ("follow him on Twitter @decampdave.", ["@decampdave"]),
+        ("Mail jane@example.com or @jane_doe, @Jane_Doe", ["@jane_doe"]),
+        ("See @site.com for more", []),
+        (None, []),
+    ],
+)
+def test_extract_handles(bio: str | None, handles: list[str]) -> None:
+    assert extract_handles(bio) == handles
+
+
+@pytest.mark.parametrize(
+    ("text", "declared", "expected"),
+    [
+        (ENGLISH, None, "en"),
+        ("Le conseil municipal a voté mardi soir la construction de pistes cyclables.", None, "fr"),
+        ("Too short.", None, None),
+        ("anything", "en-US", "en"),
+        ("anything", "eng", "en"),
+        (ENGLISH, "xx-unknown", "en"),
+        ("1234 5678 9012 3456 7890 1234 5678 9012 3456 7890 1234 5678", None, None),
+    ],
+)
+def test_detect_language(text: str, declared: str | None, expected: str | None) -> None:
+    assert detect_language(text, declared) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "declared", "expected"),
+    [
+        ("Привет, как дела? Это тест русского текста.".encode("cp1251"), None, "Привет, как"),
+        ("Grüße aus Köln".encode("cp1252"), None, "Grüße aus Köln"),
+        ("Grüße".encode("iso-8859-15"), "ISO-8859-15", "Grüße"),
+        ("Grüße".encode(), "latin-1", "Grüße"),  # a wrong Western declaration loses to UTF-8
+        (b"a\r\nb\rc", None, "a\nb\nc"),
+        ("Title\nBody".encode("utf-16-le"), None, "Title\nBody"),  # UTF-16 without BOM
+        (b'<?xml version="1.0" encoding="windows-1252"?><a>\x93q\x94</a>', None, "<a>“q”</a>"),
+    ],
+)
+def test_decode_bytes(data: bytes, declared: str | None, expected: str) -> None:
+    assert expected in decode_bytes(data, declared)
+
+
+def test_identity_prefers_url_then_entry_then_path() -> None:
+    feed = Source(kind="feed", feed_url="https://f.example/rss", entry_id="42")
+    plain = Source(kind="file")
+    assert identity_key("https://a.example/x", feed, "/p") == "url:https://a.example/x"
+    assert identity_key(None, feed, "/p") == "entry:https://f.example/rss 42"
+    assert identity_key(None, plain, "/p") == "path:/p"
+    assert identity_key(None, plain, None, content_hash="sha256:ab") == "content:sha256:ab"
+    assert len(record_id("url:x")) == 16 and record_id("url:x") == record_id("url:x")
+    assert content_hash("ab", None, "c") != content_hash("a", "b", "c")
+
+
+def test_html_to_text_keeps_paragraphs() -> None:
+    markup = "<p>One &amp; two</p><ul><li>a</li><li>b</li></ul><p>Three<br>four</p>"
+    assert html_to_text(markup) == "One & two\n\na\n\nb\n\nThree\n\nfour"
+    assert word_count("Don't stop co-operation in 3.5 days") == 6

@@ -1,0 +1,68 @@
+"""`newsworker run` with no Redis configured: an embedded Redis under ./var/, stopped on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import SEED, Cli, base_env
+
+
+@pytest.mark.slow
+def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(tmp_path: Path) -> None:
+    env = base_env(None, "nw:", tmp_path / "var")
+    env.pop("NEWSWORKER_DATA_DIR")  # the default: ./var under the working folder
+    log_path = tmp_path / "run.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "worker", "run", "--concurrency", "1"],
+            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        url_file = tmp_path / "var" / "redis" / "redis.url"
+        deadline = time.monotonic() + 60
+        while not (url_file.exists() and "ready" in log_path.read_text()):
+            assert process.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.2)
+        url = url_file.read_text().strip()
+        assert url.startswith("redis://127.0.0.1:")
+        client = redis.Redis.from_url(url)
+        assert client.config_get("appendonly")["appendonly"] == "yes"
+        assert "beat" in log_path.read_text().lower()
+
+        # Other commands find the running embedded Redis and the running worker.
+        cli = Cli(env, tmp_path)
+        code, lines = cli.json_lines("enqueue", str(SEED), "--wait", "--json")
+        assert code == 0, log_path.read_text()[-3000:]
+        assert lines[0]["outcome"] == "created"
+
+        redis_pid = int((tmp_path / "var" / "redis" / "redis.pid").read_text())
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0 or process.returncode in (0, 1)
+        deadline = time.monotonic() + 20
+        while _running(redis_pid):
+            assert time.monotonic() < deadline, "embedded redis-server still running after Ctrl-C"
+            time.sleep(0.1)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status

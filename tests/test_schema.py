@@ -1,0 +1,35 @@
+"""The committed JSON Schema is the one the model generates, and stored records validate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+from tests.conftest import SEED, Cli
+from worker.record import article_json_schema
+
+SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "article.schema.json"
+
+
+def test_committed_schema_is_current() -> None:
+    committed = json.loads(SCHEMA_FILE.read_text())
+    assert committed == article_json_schema(), (
+        "regenerate: python -m worker.schema > docs/article.schema.json"
+    )
+
+
+def test_stored_records_validate(cli: Cli, tmp_path: Path) -> None:
+    markdown = tmp_path / "note.md"
+    markdown.write_text(
+        "---\ntitle: Schema check\ntags: [a, b]\ndate: 2024-05-06\n---\n\nBody text here.\n"
+    )
+    code, lines = cli.json_lines("ingest", str(SEED), str(markdown), "--json")
+    assert code == 0
+    schema = json.loads(SCHEMA_FILE.read_text())
+    for line in lines:
+        record = json.loads(cli.run("articles", "get", line["id"], "--json").stdout)
+        jsonschema.validate(record, schema)
+        for key, value in record.items():
+            assert value != "", f"{key} is an empty string"

@@ -1,0 +1,75 @@
+"""The Celery application, configured lazily from settings on first use.
+
+Delivery is at least once (DESIGN.md, Delivery): late acknowledgement, reject on
+worker loss, prefetch 1, and a visibility timeout above every task time limit
+and retry delay. kombu's Redis transport restores unacknowledged messages only
+on a periodic scan; the scan runs every couple of seconds so a message held by
+a dead worker comes back within about the visibility timeout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import setup_logging
+
+from worker.log import configure_logging
+from worker.settings import Settings, get_settings
+
+app = Celery("newsworker", include=["worker.tasks"])
+
+
+def build_config(settings: Settings) -> dict[str, Any]:
+    """Celery configuration for these settings (pure: easy to test and to read)."""
+    redis_url = settings.require_redis_url()
+    vt = settings.visibility_timeout
+    transport = {
+        "visibility_timeout": vt,
+        "global_keyprefix": settings.key_prefix,
+        "unacked_restore_interval": 2,
+        "unacked_restore_throttle": 1,
+    }
+    return {
+        "broker_url": settings.effective_broker_url(),
+        "result_backend": redis_url,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": {"global_keyprefix": settings.key_prefix},
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": settings.queue,
+        "task_time_limit": min(settings.task_time_limit, vt - 10),
+        "task_soft_time_limit": min(settings.task_time_limit, vt - 10) - 5,
+        "result_expires": settings.result_expires,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "beat_schedule": {
+            "purge-expired": {"task": "newsworker.purge_expired", "schedule": 3600.0},
+        },
+        "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
+        "timezone": "UTC",
+        "enable_utc": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+    }
+
+
+@app.on_configure.connect
+def _configure(sender: Celery, **_: Any) -> None:
+    sender.conf.update(build_config(get_settings()))
+
+
+@setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    # Connecting this signal stops Celery from installing its own handlers:
+    # its records go through structlog's renderer like ours.
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)

@@ -1,0 +1,103 @@
+"""Dates as found (strings, datetimes, feedparser struct_times) to RFC 3339 UTC.
+
+Rules: a value without a time zone is taken as UTC (feeds and files rarely say,
+and guessing the server's zone would be worse); a value missing its year, month
+or day is dropped rather than completed from today's date; anything unparseable
+is None. Dates are never invented.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+import warnings
+from datetime import UTC, date, datetime, timedelta
+
+from dateutil import parser as dateparser
+from dateutil.tz import tzoffset
+
+# Zone abbreviations common in US feeds; dateutil knows only UTC/GMT by itself.
+_TZINFOS = {
+    name: tzoffset(name, hours * 3600)
+    for name, hours in {
+        "EST": -5,
+        "EDT": -4,
+        "CST": -6,
+        "CDT": -5,
+        "MST": -7,
+        "MDT": -6,
+        "PST": -8,
+        "PDT": -7,
+        "CET": 1,
+        "CEST": 2,
+        "MSK": 3,
+    }.items()
+}
+
+# Two different defaults: a component that differs between the two parses was
+# filled in by dateutil, not found in the input.
+_DEFAULT_A = datetime(2000, 1, 1)
+_DEFAULT_B = datetime(2001, 2, 2)
+
+
+def to_rfc3339_utc(value: str | datetime | date | time.struct_time | None) -> str | None:
+    """`value` as "YYYY-MM-DDTHH:MM:SSZ" in UTC, or None when it is not a full date."""
+    if value is None:
+        return None
+    if isinstance(value, time.struct_time):
+        parsed = _from_struct_time(value)
+    elif isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    else:
+        parsed = parse_date(value)
+    return None if parsed is None else format_utc(parsed)
+
+
+def parse_date(value: str) -> datetime | None:
+    """A datetime from a string, or None when it is not a complete date."""
+    text = value.strip()
+    if not text or len(text) > 100:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        pass
+    first = _dateutil(text, _DEFAULT_A)
+    second = _dateutil(text, _DEFAULT_B)
+    if first is None or second is None or first.date() != second.date():
+        return None
+    return first
+
+
+def format_utc(value: datetime) -> str | None:
+    """RFC 3339 with a "Z"; naive datetimes are UTC. None when out of range."""
+    try:
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    if utc.utcoffset() != timedelta(0):  # a broken tzinfo
+        return None
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
+
+
+def _dateutil(text: str, default: datetime) -> datetime | None:
+    try:
+        with warnings.catch_warnings():
+            # An unknown zone name comes back naive, which we then read as UTC.
+            warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+            return dateparser.parse(text, default=default, tzinfos=_TZINFOS)
+    except (ValueError, OverflowError, TypeError, ArithmeticError):
+        return None
+
+
+def _from_struct_time(value: time.struct_time) -> datetime | None:
+    # feedparser's *_parsed values are already UTC.
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None

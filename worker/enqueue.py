@@ -1,0 +1,77 @@
+"""Sending files to the workers, and (with --wait) collecting each outcome."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from celery.result import AsyncResult
+
+from worker.errors import NewsworkerError
+from worker.ingest import IngestOutcome
+from worker.inputs import expand, read_input
+from worker.settings import Settings
+
+
+def enqueue_paths(
+    settings: Settings,
+    paths: Sequence[str],
+    *,
+    wait: bool,
+    timeout: float,
+    progress: Callable[[int, str], Any],
+) -> list[IngestOutcome]:
+    """Read each input here and send its bytes in an `ingest_file` message.
+
+    Inputs that cannot be read are reported at once and not sent. With `wait`,
+    block until every task finished (or `timeout` passed) and report the outcome
+    of each record; without, report each input as queued with its task id.
+    """
+    from worker.tasks import file_payload, ingest_file
+
+    refs = expand(paths)
+    sent: list[tuple[str, AsyncResult]] = []
+    early: list[IngestOutcome] = []
+    with progress(len(refs), "enqueue") as bar:
+        for ref in refs:
+            try:
+                item = read_input(ref, max_bytes=settings.max_file_bytes)
+            except NewsworkerError as exc:
+                early.append(IngestOutcome(ref.display, "failed", error=str(exc)))
+            else:
+                sent.append((ref.display, ingest_file.delay(file_payload(item))))
+            bar.update(1)
+    if not wait:
+        return early + [IngestOutcome(d, "queued", task_id=r.id) for d, r in sent]
+    return early + _collect(sent, timeout, progress)
+
+
+def _collect(
+    sent: list[tuple[str, AsyncResult]], timeout: float, progress: Callable[[int, str], Any]
+) -> list[IngestOutcome]:
+    outcomes: list[IngestOutcome] = []
+    deadline = time.monotonic() + timeout
+    with progress(len(sent), "stored") as bar:
+        for display, result in sent:
+            outcomes.extend(_outcome_of(display, result, max(0.1, deadline - time.monotonic())))
+            bar.update(1)
+    return outcomes
+
+
+def _outcome_of(display: str, result: AsyncResult, timeout: float) -> list[IngestOutcome]:
+    try:
+        value = result.get(timeout=timeout, propagate=False, interval=0.05)
+    except Exception as exc:  # the result backend timed out or went away
+        return [IngestOutcome(display, "failed", error=f"no answer from the workers: {exc}")]
+    if result.failed() or not isinstance(value, list):
+        return [IngestOutcome(display, "failed", error=f"task failed: {value}")]
+    return [
+        IngestOutcome(
+            str(item.get("path") or display),
+            item.get("outcome", "failed"),
+            item.get("id"),
+            item.get("error"),
+        )
+        for item in value
+    ]

@@ -1,0 +1,24 @@
+"""One family of errors. Callers act on the subclass; the message always says why."""
+
+
+class NewsworkerError(Exception):
+    """Base of every error newsworker raises on purpose."""
+
+
+class BadInput(NewsworkerError):
+    """The input can never become a record (empty, binary, too large, unparseable...).
+
+    Permanent: retrying the same bytes gives the same answer.
+    """
+
+
+class ParseError(BadInput):
+    """The bytes decoded but their structure could not be read as the claimed format."""
+
+
+class FetchError(NewsworkerError):
+    """Bytes could not be obtained (missing file, network failure). May be transient."""
+
+
+class StorageError(NewsworkerError):
+    """Redis refused or lost a write. Transient: the operation is safe to retry."""

@@ -1,0 +1,82 @@
+"""The file pipeline: bytes -> parse -> normalise -> store, one log event per step.
+
+Shared by `newsworker ingest` (in-process) and the `ingest_file` Celery task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from worker.errors import BadInput, NewsworkerError
+from worker.log import step
+from worker.normalise import normalise
+from worker.readers import read_document
+from worker.record import Article
+from worker.store import ArticleStore
+
+# What a caller is told about one input: the store's outcomes, a failure, or (for
+# `enqueue` without --wait) that it was handed to the workers.
+Reported = Literal["created", "updated", "unchanged", "failed", "queued"]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input: its bytes and where they came from."""
+
+    display: str  # the path as the user gave it ("-" for standard input)
+    data: bytes
+    path: str | None = None  # the resolved absolute path, the identity of a URL-less file
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    path: str
+    outcome: Reported
+    id: str | None = None
+    error: str | None = None
+    task_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        document = asdict(self)
+        if self.task_id is None:
+            del document["task_id"]
+        return document
+
+
+def ingest_input(
+    item: InputFile, store: ArticleStore, *, now: datetime, log: Any
+) -> list[IngestOutcome]:
+    """Parse, normalise and store one input; one outcome per record (a feed file gives many).
+
+    Bad input is an outcome ('failed' with the reason), never an exception. Storage
+    errors propagate: they are transient and the caller retries.
+    """
+    name = item.path or item.display
+    try:
+        with step(log, "parse", input=item.display, bytes=len(item.data)) as info:
+            drafts = read_document(item.data, name=name, path=item.path)
+            info["entries"] = len(drafts)
+    except BadInput as exc:
+        return [IngestOutcome(item.display, "failed", error=str(exc))]
+
+    articles: list[Article] = []
+    failed: list[IngestOutcome] = []
+    with step(log, "normalise", input=item.display, entries=len(drafts)) as info:
+        for draft in drafts:
+            try:
+                articles.append(normalise(draft, now=now))
+            except NewsworkerError as exc:
+                failed.append(IngestOutcome(item.display, "failed", error=str(exc)))
+        info.update(records=len(articles), failed=len(failed))
+        if not articles:
+            info["outcome"] = "failed"
+
+    if not articles:
+        return failed
+    with step(log, "store", input=item.display, records=len(articles)) as info:
+        results = store.upsert_many(articles, now=now)
+        for kind in ("created", "updated", "unchanged"):
+            info[kind] = sum(1 for r in results if r.outcome == kind)
+    return [IngestOutcome(item.display, r.outcome, r.article.id) for r in results] + failed

@@ -1,0 +1,96 @@
+"""structlog configured once: JSON lines off a terminal, readable console output on one.
+
+The standard library's records (Celery's, kombu's) are rendered by the same
+processors through `structlog.stdlib.ProcessorFormatter`, so every line on
+stderr has one shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+_configured = False
+
+
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+    ]
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto", *, force: bool = False) -> None:
+    """Configure structlog and the stdlib root logger (idempotent)."""
+    global _configured
+    if _configured and not force:
+        return
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            *_shared_processors(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    _configured = True
+
+
+def get_logger(name: str = "newsworker") -> Any:
+    return structlog.get_logger(name)
+
+
+@contextmanager
+def step(log: Any, event: str, **fields: Any) -> Iterator[dict[str, Any]]:
+    """Emit one `event` when the block ends, with its outcome and duration in ms.
+
+    The block may add fields (counts, outcome) to the yielded dict. An exception
+    marks the step failed, is logged with its message, and propagates.
+    """
+    info: dict[str, Any] = dict(fields)
+    start = time.perf_counter()
+    try:
+        yield info
+    except Exception as exc:
+        info.setdefault("outcome", "failed")
+        info["error"] = str(exc)
+        info["error_type"] = type(exc).__name__
+        log.warning(event, duration_ms=_ms(start), **info)
+        raise
+    info.setdefault("outcome", "ok")
+    log.info(event, duration_ms=_ms(start), **info)
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)

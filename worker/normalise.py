@@ -1,0 +1,121 @@
+"""Draft to Article: clean every field, derive identity, hash and counts.
+
+Pure: `now` comes in as an argument. The store later keeps or bumps `version`
+and `ingested_at`; here a record is always version 1, ingested and modified now.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from worker.bylines import extract_handles, split_byline
+from worker.dates import format_utc, to_rfc3339_utc
+from worker.errors import BadInput
+from worker.identity import content_hash, identity_key, record_id
+from worker.language import detect_language
+from worker.record import Article, Author, Draft, RawAuthor, Source
+from worker.text import clean_body, clean_inline, word_count
+from worker.urls import canonical_url
+
+
+def normalise(draft: Draft, *, now: datetime) -> Article:
+    """The record for `draft`, or BadInput when it cannot be one (no title...)."""
+    title = clean_inline(draft.title)
+    body = clean_body(draft.body)
+    if title is None:
+        raise BadInput("no title and no body" if not body else "no title")
+    subtitle = clean_inline(draft.subtitle)
+    summary = clean_body(draft.summary) or None
+    if summary is not None and summary in (body, subtitle):
+        summary = None
+    url = canonical_url(draft.url)
+    source = _source(draft.source)
+    digest = content_hash(title, subtitle, body)
+    stamp = format_utc(now)
+    if stamp is None:
+        raise ValueError(f"now is out of range: {now!r}")
+    try:
+        return Article(
+            id=_record_id(draft, url, source, digest),
+            url=url,
+            title=title,
+            subtitle=subtitle,
+            summary=summary,
+            body=body,
+            authors=_authors(draft),
+            published_at=to_rfc3339_utc(draft.published),
+            updated_at=to_rfc3339_utc(draft.updated),
+            language=detect_language(body or f"{title}\n{summary or ''}", draft.language),
+            tags=_tags(draft.tags),
+            source=source,
+            word_count=word_count(body),
+            content_hash=digest,
+            version=1,
+            ingested_at=stamp,
+            modified_at=stamp,
+        )
+    except ValidationError as exc:  # a reader let through something the schema refuses
+        raise BadInput(f"invalid record: {exc.errors()[0]['msg']}") from exc
+
+
+def _record_id(draft: Draft, url: str | None, source: Source, digest: str) -> str:
+    carried = (draft.record_id or "").strip()
+    if carried:
+        return carried
+    return record_id(identity_key(url, source, draft.path, content_hash=digest))
+
+
+def _source(source: Source) -> Source:
+    return Source(
+        kind=source.kind,
+        name=clean_inline(source.name),
+        uri=(source.uri or "").strip() or None,
+        feed_url=(source.feed_url or "").strip() or None,
+        entry_id=(source.entry_id or "").strip() or None,
+    )
+
+
+def _authors(draft: Draft) -> list[Author]:
+    """Explicit authors first, then byline names; one entry per name (case-insensitive)."""
+    raw = list(draft.authors) + [RawAuthor(name=n) for n in split_byline(draft.byline)]
+    merged: dict[str, Author] = {}
+    for item in raw:
+        name = clean_inline(item.name)
+        if name is None:
+            continue
+        bio = clean_inline(item.bio)
+        handles = _merge(list(item.handles), extract_handles(bio))
+        key = name.casefold()
+        if key in merged:  # the same person twice: keep the richer details
+            first = merged[key]
+            bio = first.bio or bio
+            handles = _merge(first.handles, handles)
+            name = first.name
+        merged[key] = Author(name=name, bio=bio, handles=handles)
+    return list(merged.values())
+
+
+def _merge(first: list[str], second: list[str]) -> list[str]:
+    out: list[str] = []
+    for handle in first + second:
+        handle = handle.strip()
+        if handle in ("", "@"):
+            continue
+        if not handle.startswith("@"):
+            handle = "@" + handle
+        if handle.casefold() not in {h.casefold() for h in out}:
+            out.append(handle)
+    return out
+
+
+def _tags(tags: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for tag in tags:
+        cleaned = clean_inline(tag)
+        if cleaned and cleaned.casefold() not in seen:
+            seen.add(cleaned.casefold())
+            out.append(cleaned)
+    return out

@@ -1,0 +1,112 @@
+"""Format readers: bytes of one document to Drafts. `read_document` picks the reader.
+
+Choice: by file extension; by sniffing the content when the extension is missing
+or unknown (XML feed root, HTML, JSON, `---` front matter, else plain text). A
+plain-text file that opens with YAML front matter is read as Markdown.
+Every failure is a `BadInput` (or `ParseError`) with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import PurePath
+
+from worker.decode import charset_from_content_type, decode_bytes
+from worker.readers import feedfile, html, jsonfeed, jsonrecords, markdown, plaintext
+from worker.record import Draft
+
+_EXTENSIONS = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".xml": "feed",
+    ".rss": "feed",
+    ".atom": "feed",
+    ".rdf": "feed",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+_FEED_ROOT_RE = re.compile(r"<(?:[\w-]+:)?(?:rss|feed|RDF)[\s>/]")
+_HTML_RE = re.compile(r"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
+_XML_PROLOGUE_RE = re.compile(r"\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", re.S)
+
+
+def read_document(
+    data: bytes, *, name: str, path: str | None = None, content_type: str | None = None
+) -> list[Draft]:
+    """Drafts for one document: one for an article, one per entry for a feed.
+
+    `name` names the input in messages; `path` is the resolved absolute path of a
+    file (its identity when it has no URL); `content_type` may carry a charset.
+    """
+    text = decode_bytes(data, charset_from_content_type(content_type))
+    kind = _kind_from_name(name) or _kind_from_name(path) or sniff(text)
+    if kind == "feed":
+        return feedfile.read(data, name=name, path=path, content_type=content_type)
+    if kind in ("json", "ndjson"):
+        return _read_json(text, name=name, path=path, ndjson=kind == "ndjson")
+    reader = _TEXT_READERS[kind]
+    return reader(text, name=name, path=path)
+
+
+def sniff(text: str) -> str:
+    """The reader for a document by its content: feed, html, json, markdown or text."""
+    head = text.lstrip("\ufeff \t\n")[:4096]
+    if head.startswith("<"):
+        prologue = _XML_PROLOGUE_RE.match(head)
+        if _FEED_ROOT_RE.match(head[prologue.end() if prologue else 0 :]):
+            return "feed"
+        if _HTML_RE.search(head):
+            return "html"
+    if head.startswith(("{", "[")) and _parses_as_json(text):
+        return "json"
+    if markdown.has_front_matter(text):
+        return "markdown"
+    return "text"
+
+
+def _parses_as_json(text: str) -> bool:
+    """The whole text, or its first line (NDJSON), is JSON: "[Update] ..." is not."""
+    first_line = text.lstrip().split("\n", 1)[0]
+    for candidate in (text, first_line):
+        try:
+            json.loads(candidate)
+        except (ValueError, RecursionError):
+            continue
+        return True
+    return False
+
+
+def _kind_from_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    return _EXTENSIONS.get(PurePath(name).suffix.lower())
+
+
+def _read_text(text: str, *, name: str, path: str | None) -> list[Draft]:
+    if markdown.has_front_matter(text):
+        return markdown.read(text, name=name, path=path)
+    return plaintext.read(text, name=name, path=path)
+
+
+def _read_json(text: str, *, name: str, path: str | None, ndjson: bool) -> list[Draft]:
+    values = jsonrecords.load(text, name=name, ndjson=ndjson)
+    if len(values) == 1 and jsonfeed.is_json_feed(values[0][1]):
+        return jsonfeed.read(values[0][1], name=name, path=path)
+    return jsonrecords.read(values, name=name, path=path)
+
+
+_TEXT_READERS: dict[str, Callable[..., list[Draft]]] = {
+    "text": _read_text,
+    "markdown": markdown.read,
+    "html": html.read,
+}
+
+__all__ = ["read_document", "sniff"]

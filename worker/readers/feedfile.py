@@ -1,0 +1,172 @@
+"""RSS, Atom and RDF feed documents: one Draft per entry.
+
+feedparser does the parsing (with its own XML-aware encoding detection, so it gets
+the original bytes). Per entry: the body is the longest of the content values and
+the description, as plain text; the summary is the description when it differs.
+A malformed ("bozo") document keeps the entries feedparser recovered; one with no
+entries fails with feedparser's reason.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import feedparser
+
+from worker.dates import to_rfc3339_utc
+from worker.errors import ParseError
+from worker.readers.common import entry_path, file_source
+from worker.record import Draft, RawAuthor, Source
+from worker.text import clean_body, html_to_text
+
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
+_EMAIL_NAME_RE = re.compile(r"^\s*[^@\s]+@[^@\s]+\s*\((.*)\)\s*$")
+
+
+def read(
+    data: bytes,
+    *,
+    name: str,
+    path: str | None,
+    content_type: str | None = None,
+    fetched_from: str | None = None,
+) -> list[Draft]:
+    """Drafts for the entries of a feed document (raw bytes).
+
+    A feed file gives `source.kind` "file". For a polled feed pass `fetched_from`
+    (the feed URL): the kind becomes "feed" and that URL scopes the entry ids.
+    """
+    parsed = _parse(data, name, content_type)
+    entries = list(parsed.get("entries") or [])
+    if not entries:
+        if parsed.get("bozo"):
+            reason = _expat_reason(parsed.get("bozo_exception"))
+            raise ParseError(f"{name}: not a readable feed: {reason}")
+        if not parsed.get("version"):
+            raise ParseError(f"{name}: not a feed (no RSS, Atom or RDF root element)")
+        return []
+    feed = parsed.get("feed") or {}
+    return [_entry(entry, feed, path=path, fetched_from=fetched_from) for entry in entries]
+
+
+def _parse(data: bytes, name: str, content_type: str | None) -> Any:
+    headers = {"content-type": content_type} if content_type else None
+    try:
+        # A stream, never a str: feedparser fetches URLs and opens file names.
+        return feedparser.parse(
+            io.BytesIO(data),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    # feedparser runs several parsers (expat, its loose sgmllib fallback, date
+    # handlers), each with its own exception types: any escape means unreadable.
+    except Exception as exc:
+        raise ParseError(f"{name}: not a readable feed: {exc}") from exc
+
+
+def _expat_reason(exc: object) -> str:
+    """expat says "<unknown>:3:17: mismatched tag"; say "line 3, column 17: ..."."""
+    match = re.match(r"<unknown>:(\d+):(\d+): (.*)", str(exc))
+    if match is None:
+        return str(exc) or type(exc).__name__
+    return f"line {match.group(1)}, column {match.group(2)}: {match.group(3)}"
+
+
+def _entry(entry: Any, feed: Any, *, path: str | None, fetched_from: str | None) -> Draft:
+    title = _detail_text(entry.get("title_detail"), entry.get("title"))
+    description = _detail_text(entry.get("summary_detail"), entry.get("summary"))
+    contents = [_detail_text(c, c.get("value")) for c in entry.get("content") or []]
+    body = max([description, *contents], key=len)
+    guid = _str(entry.get("id"))
+    link = _str(entry.get("link"))
+    names = _author_names(entry)
+    source = file_source(
+        path, name=_str(feed.get("title")), feed_url=_feed_url(feed), entry_id=guid
+    )
+    if fetched_from is not None:
+        source = Source(
+            kind="feed", name=source.name, uri=fetched_from, feed_url=fetched_from, entry_id=guid
+        )
+    return Draft(
+        title=title or None,
+        body=body,
+        summary=description if description and description != body else None,
+        source=source,
+        # One author string may hold several names ("A and B"): the byline splits it.
+        authors=tuple(RawAuthor(name=n) for n in names) if len(names) > 1 else (),
+        byline=names[0] if len(names) == 1 else None,
+        published=_date(entry, "published"),
+        updated=_date(entry, "updated"),
+        language=_language(entry, feed),
+        tags=tuple(_tags(entry)),
+        url=link,
+        path=entry_path(path, guid or link, title, body),
+    )
+
+
+def _detail_text(detail: Any, fallback: Any) -> str:
+    value = detail.get("value") if detail else fallback
+    if not isinstance(value, str):
+        return ""
+    kind = str(detail.get("type") or "") if detail else ""
+    return html_to_text(value) if "html" in kind else clean_body(value)
+
+
+def _str(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _feed_url(feed: Any) -> str | None:
+    for link in feed.get("links") or []:
+        if link.get("rel") == "self" and link.get("href"):
+            return str(link["href"]).strip()
+    return _str(feed.get("link"))
+
+
+def _author_names(entry: Any) -> list[str]:
+    # Read `author` ourselves when there is one name: feedparser's e-mail splitting
+    # mangles "news@site.example (Jane Doe)" for top-level domains over 4 letters.
+    authors = [a for a in dict.get(entry, "authors") or [] if hasattr(a, "get")]
+    if len(authors) > 1:
+        names = [_str(a.get("name")) for a in authors]
+    else:
+        names = [_rss_author(_str(dict.get(entry, "author")))]
+    return [n for n in names if n]
+
+
+def _rss_author(value: str | None) -> str | None:
+    """RSS <author> is "e-mail (Name)" or a bare e-mail: keep the name only."""
+    if value is None:
+        return None
+    match = _EMAIL_NAME_RE.match(value)
+    if match is not None:
+        return match.group(1).strip() or None
+    return None if _EMAIL_RE.fullmatch(value) else value
+
+
+def _date(entry: Any, key: str) -> str | None:
+    # dict.get: feedparser maps a missing "updated" to "published", which would
+    # invent an update time.
+    parsed = dict.get(entry, f"{key}_parsed")
+    if parsed is not None:
+        return to_rfc3339_utc(parsed)
+    return _str(dict.get(entry, key))
+
+
+def _language(entry: Any, feed: Any) -> str | None:
+    for detail in [*(entry.get("content") or []), entry.get("summary_detail")]:
+        if detail and _str(detail.get("language")):
+            return _str(detail.get("language"))
+    return _str(feed.get("language"))
+
+
+def _tags(entry: Any) -> list[str]:
+    out = []
+    for tag in entry.get("tags") or []:
+        value = _str(tag.get("label")) or _str(tag.get("term"))
+        if value:
+            out.append(value)
+    return out

@@ -1,0 +1,136 @@
+"""HTML article pages: trafilatura for the main text, page metadata for the rest.
+
+Metadata precedence: explicit tags first (`article:published_time`, canonical link,
+`<html lang>`, `article:tag`), then what trafilatura found. Its date is used only
+when the page has no explicit one and never guessed from the text (extensive
+search off). Without main text, the text of the whole page is the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from worker.errors import BadInput, ParseError
+from worker.readers.common import file_source
+from worker.record import Draft
+from worker.text import clean_inline, html_to_text, join_paragraphs
+
+_DATE_PARAMS = {"extensive_search": False, "original_date": True}
+_PUBLISHED = ("article:published_time", "og:published_time", "datePublished", "date", "dc.date")
+_MODIFIED = ("article:modified_time", "og:updated_time", "dateModified", "last-modified")
+
+
+def read(text: str, *, name: str, path: str | None) -> list[Draft]:
+    """One Draft from an HTML page (already decoded)."""
+    tree = _parse(text, name)
+    meta = _meta(tree)
+    extracted = _extract(text)
+    title = _get(extracted, "title") or meta.get("og:title") or _node_text(tree, "//title")
+    body = _body(extracted, title) or html_to_text(text)
+    if not body and not title:
+        raise BadInput(f"{name}: no text in the HTML page")
+    tags = meta.get_all("article:tag") + meta.get_all("keywords", split=True)
+    tags += list(_get(extracted, "categories") or []) + list(_get(extracted, "tags") or [])
+    return [
+        Draft(
+            title=title,
+            body=body,
+            summary=meta.get("og:description") or meta.get("description"),
+            source=file_source(path, name=meta.get("og:site_name") or _get(extracted, "sitename")),
+            byline=meta.get("author") or _get(extracted, "author"),
+            published=meta.first(_PUBLISHED) or _get(extracted, "date"),
+            updated=meta.first(_MODIFIED),
+            language=tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+            tags=tuple(tags),
+            url=_canonical_link(tree) or meta.get("og:url") or _get(extracted, "url"),
+            path=path,
+        )
+    ]
+
+
+class _Meta:
+    """`<meta>` values by lower-cased name/property; all values kept, in order."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._values: dict[str, list[str]] = {}
+        for key, value in pairs:
+            self._values.setdefault(key, []).append(value)
+
+    def get(self, key: str) -> str | None:
+        values = self._values.get(key.lower())
+        return values[0] if values else None
+
+    def get_all(self, key: str, *, split: bool = False) -> list[str]:
+        values = self._values.get(key.lower(), [])
+        return [p.strip() for v in values for p in (v.split(",") if split else [v]) if p.strip()]
+
+    def first(self, keys: tuple[str, ...]) -> str | None:
+        return next((v for v in (self.get(k) for k in keys) if v), None)
+
+
+def _parse(text: str, name: str) -> Any:
+    # Bytes plus an explicit parser encoding: lxml refuses str input that carries
+    # an XML encoding declaration.
+    parser = lxml.html.HTMLParser(encoding="utf-8")
+    try:
+        return lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
+    except (etree.LxmlError, ValueError) as exc:
+        raise ParseError(f"{name}: unreadable HTML: {exc}") from exc
+
+
+def _meta(tree: Any) -> _Meta:
+    pairs = []
+    for node in tree.iter("meta"):
+        key = node.get("property") or node.get("name") or node.get("itemprop")
+        value = clean_inline(node.get("content"))
+        if key and value:
+            pairs.append((key.strip().lower(), value))
+    return _Meta(pairs)
+
+
+def _canonical_link(tree: Any) -> str | None:
+    for node in tree.iter("link"):
+        if (node.get("rel") or "").strip().lower() == "canonical" and node.get("href"):
+            return str(node.get("href")).strip()
+    return None
+
+
+def _node_text(tree: Any, xpath: str) -> str | None:
+    nodes = tree.xpath(xpath)
+    return clean_inline(nodes[0].text_content()) if nodes else None
+
+
+def _extract(text: str) -> Any:
+    try:
+        return trafilatura.bare_extraction(
+            text,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            date_extraction_params=_DATE_PARAMS,
+        )
+    # trafilatura chains lxml, htmldate, courlan and justext, each with its own
+    # exception types; a failure of any of them means "no main text", and the
+    # whole-page fallback still applies.
+    except Exception:
+        return None
+
+
+def _get(extracted: Any, attr: str) -> Any:
+    value = getattr(extracted, attr, None) if extracted is not None else None
+    return value if value else None
+
+
+def _body(extracted: Any, title: str | None) -> str:
+    """trafilatura's text: one paragraph per line; a repeated headline dropped."""
+    text = _get(extracted, "text")
+    if not isinstance(text, str):
+        return ""
+    paras = [p for p in (clean_inline(line) for line in text.split("\n")) if p]
+    if paras and title and paras[0] == clean_inline(title):
+        paras = paras[1:]
+    return join_paragraphs(paras)

@@ -1,0 +1,81 @@
+"""JSON Feed documents (https://jsonfeed.org/version/1.1, and 1.0): one Draft per item.
+
+Body: the longer of content_text and content_html (as plain text); summary: the
+item's summary when it differs. Authors: `authors` (1.1) or `author` (1.0), item
+level first, then feed level. Identity as for other feed entries: the item URL,
+else its id scoped by the feed URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.errors import ParseError
+from worker.readers.common import as_list, as_text, entry_path, file_source
+from worker.record import Draft, RawAuthor
+from worker.text import clean_body, html_to_text, to_plain
+
+VERSION_PREFIX = "https://jsonfeed.org/version/"
+
+
+def is_json_feed(value: Any) -> bool:
+    version = value.get("version") if isinstance(value, dict) else None
+    return isinstance(version, str) and version.startswith(VERSION_PREFIX)
+
+
+def read(feed: dict[str, Any], *, name: str, path: str | None) -> list[Draft]:
+    """Drafts for the items of a parsed JSON Feed document."""
+    items = feed.get("items")
+    if not isinstance(items, list):
+        raise ParseError(f"{name}: JSON Feed without an items list")
+    feed_authors = _authors(feed)
+    return [
+        _item(item, feed, feed_authors, name=name, path=path)
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+def _item(
+    item: dict[str, Any],
+    feed: dict[str, Any],
+    feed_authors: list[RawAuthor],
+    *,
+    name: str,
+    path: str | None,
+) -> Draft:
+    text = clean_body(as_text(item.get("content_text")))
+    markup = html_to_text(as_text(item.get("content_html")))
+    body = max(text, markup, key=len)
+    summary = to_plain(as_text(item.get("summary"))) or None
+    entry_id = as_text(item.get("id"))
+    source = file_source(
+        path,
+        name=as_text(feed.get("title")),
+        feed_url=as_text(feed.get("feed_url")) or as_text(feed.get("home_page_url")),
+        entry_id=entry_id,
+    )
+    return Draft(
+        title=as_text(item.get("title")),
+        body=body,
+        summary=summary if summary != body else None,
+        source=source,
+        authors=tuple(_authors(item) or feed_authors),
+        published=as_text(item.get("date_published")),
+        updated=as_text(item.get("date_modified")),
+        language=as_text(item.get("language")) or as_text(feed.get("language")),
+        tags=tuple(as_list(item.get("tags"), split=None)),
+        url=as_text(item.get("url")) or as_text(item.get("external_url")),
+        path=entry_path(path, entry_id or as_text(item.get("url")), str(item.get("title")), body),
+    )
+
+
+def _authors(holder: dict[str, Any]) -> list[RawAuthor]:
+    value = holder.get("authors")
+    if not isinstance(value, list):
+        value = [holder.get("author")]
+    out = []
+    for author in value:
+        if isinstance(author, dict) and as_text(author.get("name")):
+            out.append(RawAuthor(name=str(as_text(author.get("name")))))
+    return out

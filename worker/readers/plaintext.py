@@ -1,0 +1,252 @@
+"""The plain-text article format (DESIGN.md; seeds/000_debc7dd1b5340078.txt).
+
+Blocks are separated by blank lines:
+
+    [Key: value header lines]      Title:, Subtitle:/Dek:, Author:, Date:, URL:,
+                                   Source:, Tags:, Language:, Updated: (any case)
+    Title
+    [By NAME]
+    [Subtitle]
+    [By NAME]
+    Body paragraphs...
+    [By NAME]
+    [Author: NAME
+     bio paragraphs; an @handle in them goes to handles]
+
+Heuristics, in order:
+- Leading header lines are those whose key is on the list above; they may fill
+  whole blocks or start the first block.
+- The title is the first block (its first line only when the block is longer than
+  300 characters, the rest being body).
+- A block is a byline when it is one line "By X" where X reads as names
+  (capitalised words), so "By the time we arrived." stays body.
+- The block after the title is the subtitle when `Subtitle:`/`Dek:` was not given
+  and it is a single line of at most 250 characters that does not end in sentence
+  punctuation (. ! ? : ; …), and at least one body block follows it.
+- Everything from the first block starting with `Author:` is the author section:
+  each `Author:` line names one or more authors, the blocks after it are bio. A bio
+  goes to the author it names when several authors share one `Author:` line and
+  is dropped when it names none of them: it never goes to the wrong person, and
+  never into the body.
+"""
+
+from __future__ import annotations
+
+import re
+
+from worker.bylines import split_byline
+from worker.readers.common import file_source, is_http_url
+from worker.record import Draft, RawAuthor
+
+Block = list[str]
+
+_HEADER_KEYS = {
+    "title": "title",
+    "headline": "title",
+    "subtitle": "subtitle",
+    "dek": "subtitle",
+    "standfirst": "subtitle",
+    "author": "author",
+    "authors": "author",
+    "by": "author",
+    "byline": "author",
+    "date": "published",
+    "published": "published",
+    "updated": "updated",
+    "modified": "updated",
+    "url": "url",
+    "link": "url",
+    "source": "source",
+    "tags": "tags",
+    "keywords": "tags",
+    "categories": "tags",
+    "category": "tags",
+    "language": "language",
+    "lang": "language",
+}
+_HEADER_RE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,15}?)\s*:\s*(.*?)\s*$")
+_AUTHOR_LINE_RE = re.compile(r"^\s*authors?\s*:\s*(.*?)\s*$", re.IGNORECASE)
+_BYLINE_RE = re.compile(r"^\s*by\s+(\S.*?)\s*$", re.IGNORECASE)
+_SENTENCE_END_RE = re.compile(r"[.!?:;…][\"'”’»)\]]*$")
+_NAME_PARTICLES = frozenset({"de", "van", "von", "der", "den", "la", "le", "al", "bin", "da", "di"})
+_MAX_TITLE = 300
+_MAX_SUBTITLE = 250
+
+
+def read(text: str, *, name: str, path: str | None) -> list[Draft]:
+    """One Draft from a plain-text article (already decoded, LF line ends)."""
+    blocks = _blocks(text)
+    headers, blocks = _take_headers(blocks)
+    title = _first(headers, "title")
+    if title is None and blocks:
+        title, blocks = _take_title(blocks)
+    byline = _take_byline(blocks)
+    subtitle = _first(headers, "subtitle")
+    if subtitle is None and blocks and _looks_like_subtitle(blocks[0], len(blocks) - 1):
+        subtitle = " ".join(blocks.pop(0))
+    byline = byline or _take_byline(blocks)
+    blocks, authors = _take_author_section(blocks)
+    if byline is None and blocks and _is_byline(blocks[-1]):
+        byline = _byline_name(blocks.pop())
+    return [_draft(headers, title, subtitle, byline, blocks, authors, path)]
+
+
+def _draft(
+    headers: dict[str, list[str]],
+    title: str | None,
+    subtitle: str | None,
+    byline: str | None,
+    blocks: list[Block],
+    authors: list[RawAuthor],
+    path: str | None,
+) -> Draft:
+    header_authors = [RawAuthor(name=n) for v in headers.get("author", []) for n in split_byline(v)]
+    source = _first(headers, "source")
+    url = _first(headers, "url")
+    if is_http_url(source):
+        url, source = url or source, None
+    tags = [t for v in headers.get("tags", []) for t in re.split(r"[,;]", v)]
+    return Draft(
+        title=title,
+        subtitle=subtitle,
+        body="\n\n".join(" ".join(block) for block in blocks),
+        source=file_source(path, name=source),
+        authors=tuple(header_authors + authors),
+        byline=byline,
+        published=_first(headers, "published"),
+        updated=_first(headers, "updated"),
+        language=_first(headers, "language"),
+        tags=tuple(t.strip() for t in tags if t.strip()),
+        url=url,
+        path=path,
+    )
+
+
+def _blocks(text: str) -> list[Block]:
+    blocks: list[Block] = []
+    current: Block = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if line:
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _header(line: str) -> tuple[str, str] | None:
+    match = _HEADER_RE.match(line)
+    if match is None:
+        return None
+    key = _HEADER_KEYS.get(match.group(1).strip().lower())
+    return (key, match.group(2)) if key else None
+
+
+def _take_headers(blocks: list[Block]) -> tuple[dict[str, list[str]], list[Block]]:
+    """Header lines at the very top: whole blocks of them, or the start of the first."""
+    headers: dict[str, list[str]] = {}
+    rest = list(blocks)
+    while rest:
+        parsed = [_header(line) for line in rest[0]]
+        count = next((i for i, h in enumerate(parsed) if h is None), len(parsed))
+        for item in parsed[:count]:
+            if item is not None and item[1]:
+                headers.setdefault(item[0], []).append(item[1])
+        if count == 0:
+            break
+        if count < len(parsed):
+            rest[0] = rest[0][count:]
+            break
+        rest.pop(0)
+    return headers, rest
+
+
+def _take_title(blocks: list[Block]) -> tuple[str, list[Block]]:
+    first, rest = blocks[0], blocks[1:]
+    joined = " ".join(first)
+    if len(joined) <= _MAX_TITLE or len(first) == 1:
+        return joined, rest
+    # A long first block is a paragraph with a title line on top.
+    return first[0], [first[1:], *rest]
+
+
+def _take_byline(blocks: list[Block]) -> str | None:
+    if blocks and _is_byline(blocks[0]):
+        return _byline_name(blocks.pop(0))
+    return None
+
+
+def _is_byline(block: Block) -> bool:
+    if len(block) != 1 or len(block[0]) > 150:
+        return False
+    match = _BYLINE_RE.match(block[0])
+    if match is None or _SENTENCE_END_RE.search(match.group(1).rstrip(".")) is not None:
+        return False
+    names = split_byline(match.group(1))
+    return bool(names) and all(_looks_like_name(n) for n in names)
+
+
+def _byline_name(block: Block) -> str:
+    return block[0]  # split_byline strips the "By" later
+
+
+def _looks_like_name(name: str) -> bool:
+    words = name.replace(",", " ").split()
+    if not 1 <= len(words) <= 6:
+        return False
+    return all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words)
+
+
+def _looks_like_subtitle(block: Block, blocks_after: int) -> bool:
+    if len(block) != 1 or blocks_after < 1:
+        return False
+    line = block[0]
+    if len(line) > _MAX_SUBTITLE or _is_byline(block) or _AUTHOR_LINE_RE.match(line):
+        return False
+    return _SENTENCE_END_RE.search(line) is None
+
+
+def _take_author_section(blocks: list[Block]) -> tuple[list[Block], list[RawAuthor]]:
+    """Split off `Author: NAME` and the bio blocks after it."""
+    start = next((i for i, b in enumerate(blocks) if _AUTHOR_LINE_RE.match(b[0])), None)
+    if start is None:
+        return blocks, []
+    authors: list[RawAuthor] = []
+    names: list[str] = []
+    bios: list[str] = []
+    for block in blocks[start:]:
+        match = _AUTHOR_LINE_RE.match(block[0])
+        if match is not None:
+            authors += _with_bios(names, bios)
+            names, bios = split_byline(match.group(1)), []
+            block = block[1:]
+        if block:
+            bios.append(" ".join(block))
+    authors += _with_bios(names, bios)
+    return blocks[:start], authors
+
+
+def _with_bios(names: list[str], bios: list[str]) -> list[RawAuthor]:
+    """Give each bio paragraph to its author, only where that is certain."""
+    if len(names) == 1:
+        return [RawAuthor(name=names[0], bio=" ".join(bios) or None)]
+    owned: dict[str, list[str]] = {n: [] for n in names}
+    for bio in bios:
+        owners = [n for n in names if _names(bio, n)]
+        if len(owners) == 1:
+            owned[owners[0]].append(bio)
+    return [RawAuthor(name=n, bio=" ".join(owned[n]) or None) for n in names]
+
+
+def _names(bio: str, name: str) -> bool:
+    """Whether a bio paragraph opens with the full name or the surname."""
+    surname = name.split()[-1]
+    return bio.startswith(name) or re.match(rf"{re.escape(surname)}\b", bio) is not None
+
+
+def _first(headers: dict[str, list[str]], key: str) -> str | None:
+    values = headers.get(key)
+    return values[0] if values else None

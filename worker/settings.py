@@ -1,0 +1,63 @@
+"""Settings: read once from NEWSWORKER_* environment variables (and a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSWORKER_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("NEWSWORKER_REDIS_URL", "REDIS_URL")
+    )
+    broker_url: str | None = None  # defaults to the Redis URL
+    key_prefix: str = "nw:"
+    data_dir: Path = Path("var")
+    feeds_file: Path = Path("config/feeds.yaml")
+    allow_private_networks: bool = False
+
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    stream_maxlen: int = Field(default=100_000, gt=0)
+    retention_days: int = Field(default=90, ge=0)
+    failed_maxlen: int = Field(default=10_000, gt=0)
+
+    visibility_timeout: int = Field(default=300, gt=10)
+    task_time_limit: int = Field(default=120, gt=0)
+    result_expires: int = Field(default=24 * 3600, gt=0)
+    queue: str = "newsworker"
+    concurrency: int | None = None
+
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    def effective_broker_url(self) -> str:
+        return self.broker_url or self.require_redis_url()
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise RuntimeError("no Redis URL configured (set NEWSWORKER_REDIS_URL)")
+        return self.redis_url
+
+
+_overrides: dict[str, object] = {}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once (plus any override set before first use)."""
+    return Settings(**_overrides)  # type: ignore[arg-type]
+
+
+def override_settings(**values: object) -> Settings:
+    """Replace settings values for this process (the CLI uses it for the embedded Redis)."""
+    _overrides.update(values)
+    get_settings.cache_clear()
+    return get_settings()

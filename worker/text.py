@@ -1,0 +1,103 @@
+"""Text clean-up shared by readers and normalise: NFC, whitespace, entities, HTML.
+
+Paragraph convention everywhere: paragraphs are separated by exactly one blank
+line, and a paragraph never holds a newline.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import html_text
+from lxml import etree
+
+# Zero-width characters carry nothing a reader sees; a BOM may hide mid-text
+# when files were concatenated.
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+# Control characters other than newline and tab (those count as whitespace).
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_WS_RE = re.compile(r"\s+")
+_BLANK_LINE_RE = re.compile(r"\n[ \t\u00a0]*\n\s*")
+_WORD_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
+
+
+def nfc(value: str) -> str:
+    """Unicode NFC, so that equal-looking text compares (and hashes) equal."""
+    return unicodedata.normalize("NFC", value)
+
+
+def collapse_whitespace(value: str) -> str:
+    """Every whitespace run (newlines, tabs, no-break spaces) becomes one space."""
+    value = _INVISIBLE_RE.sub("", value)
+    value = _CONTROL_RE.sub(" ", value)
+    return _WS_RE.sub(" ", value).strip()
+
+
+def unescape(value: str) -> str:
+    """Decode HTML character references (`&amp;`, `&#8217;`), also in plain text."""
+    return html.unescape(value) if "&" in value else value
+
+
+def clean_inline(value: str | None) -> str | None:
+    """A one-line field: entities decoded, NFC, whitespace collapsed; None when empty."""
+    if value is None:
+        return None
+    cleaned = collapse_whitespace(nfc(unescape(value)))
+    return cleaned or None
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split on blank lines; each paragraph gets its whitespace collapsed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out = []
+    for block in _BLANK_LINE_RE.split(text):
+        para = collapse_whitespace(block)
+        if para:
+            out.append(para)
+    return out
+
+
+def join_paragraphs(paras: list[str]) -> str:
+    return "\n\n".join(p for p in paras if p)
+
+
+def clean_body(text: str | None) -> str:
+    """A multi-paragraph field: entities, NFC, whitespace, one blank line between."""
+    if not text:
+        return ""
+    return join_paragraphs(paragraphs(nfc(unescape(text))))
+
+
+def html_to_text(markup: str | None) -> str:
+    """Plain text of an HTML fragment or page, paragraphs kept.
+
+    html-text guesses the layout (a blank line around <p>, <h1>..., a newline for
+    <br>, <div>, <li>); every line it produces is a paragraph of ours, so list
+    items and line breaks are not run together.
+    """
+    if not markup or not markup.strip():
+        return ""
+    try:
+        extracted = html_text.extract_text(markup, guess_layout=True)
+    except (etree.LxmlError, ValueError):
+        return ""
+    return join_paragraphs([p for p in map(collapse_whitespace, extracted.split("\n")) if p])
+
+
+def looks_like_html(value: str) -> bool:
+    """Whether a feed or JSON field holds markup rather than plain text."""
+    return bool(re.search(r"<(p|br|div|a|b|i|em|strong|span|img|ul|ol|li|h[1-6])\b", value, re.I))
+
+
+def to_plain(value: str | None) -> str:
+    """A field that may hold HTML or plain text, as plain text with paragraphs."""
+    if not value:
+        return ""
+    return html_to_text(value) if looks_like_html(value) else clean_body(value)
+
+
+def word_count(text: str) -> int:
+    """Words as runs of letters/digits, keeping "don't", "co-operation", "3.5" whole."""
+    return len(_WORD_RE.findall(text))

@@ -126,3 +126,20 @@ def test_status_reports_workers_queues_and_counts(celery_worker: WorkerProcess) 
     assert isinstance(status["articles"], int)
     assert isinstance(status["failed"], int)
     assert status["memory"]["used_bytes"] > 0
+
+
+def test_failed_retry_sends_the_file_again(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+    path = tmp_path / "fixed-later.txt"
+    path.write_bytes(b"")
+    code, _ = celery_worker.cli.json_lines("enqueue", str(path), "--wait", "--json")
+    assert code == 1
+    _, failures = celery_worker.cli.json_lines("failed", "list", "--json")
+    entry = next(f for f in failures if f["input"] == str(path.resolve()))
+
+    path.write_text("Fixed title\n\nThe editor fixed the file and retried it.\n")
+    code, lines = celery_worker.cli.json_lines("failed", "retry", entry["id"], "--wait", "--json")
+    assert code == 0, lines
+    assert lines[0]["outcome"] == "created"
+    _, failures = celery_worker.cli.json_lines("failed", "list", "--json")
+    assert all(f["id"] != entry["id"] for f in failures)
+    assert celery_worker.cli.run("failed", "retry").returncode == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,6 +31,9 @@ def enqueue_paths(
     """
     from worker.tasks import file_payload, ingest_file
 
+    if wait and not ingest_file.app.control.ping(timeout=1.0, limit=1):
+        # Not an error: the messages wait in the queue until a worker starts.
+        print("newsworker: no worker answered; waiting for one to start", file=sys.stderr)
     refs = expand(paths)
     sent: list[tuple[str, AsyncResult]] = []
     early: list[IngestOutcome] = []

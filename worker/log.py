@@ -64,6 +64,9 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", *, force: bool = F
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Libraries that narrate ordinary misses (no date found, odd markup) at INFO.
+    for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "justext"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     _configured = True
 
 

@@ -111,3 +111,10 @@ def test_any_bytes_give_articles_or_bad_input(data: bytes, name: str) -> None:
         except BadInput:
             continue
         assert article.title and article.id
+
+
+def test_exported_record_with_an_unsafe_id_is_refused() -> None:
+    data = b'{"id": "../../etc passwd", "title": "T", "body": "B"}'
+    drafts = read_document(data, name="bad.json")
+    with pytest.raises(BadInput, match="invalid record: id"):
+        normalise(drafts[0], now=NOW)

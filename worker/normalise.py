@@ -57,7 +57,9 @@ def normalise(draft: Draft, *, now: datetime) -> Article:
             modified_at=stamp,
         )
     except ValidationError as exc:  # a reader let through something the schema refuses
-        raise BadInput(f"invalid record: {exc.errors()[0]['msg']}") from exc
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BadInput(f"invalid record: {where}: {first['msg']}") from exc
 
 
 def _record_id(draft: Draft, url: str | None, source: Source, digest: str) -> str:

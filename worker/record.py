@@ -45,7 +45,8 @@ class Article(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    id: str = Field(min_length=1)
+    # Ids become Redis key parts and CLI arguments: a safe, bounded alphabet.
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
     url: str | None = None
     title: str = Field(min_length=1)
     subtitle: str | None = None

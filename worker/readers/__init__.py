@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import PurePath
 
 from worker.decode import charset_from_content_type, decode_bytes
+from worker.errors import ParseError
 from worker.readers import feedfile, html, jsonfeed, jsonrecords, markdown, plaintext
-from worker.record import Draft
+from worker.record import Draft, Source
 
 _EXTENSIONS = {
     ".txt": "text",
@@ -54,6 +57,38 @@ def read_document(
         return _read_json(text, name=name, path=path, ndjson=kind == "ndjson")
     reader = _TEXT_READERS[kind]
     return reader(text, name=name, path=path)
+
+
+def read_feed(data: bytes, *, url: str, content_type: str | None = None) -> list[Draft]:
+    """Drafts for the entries of a polled feed (RSS, Atom, RDF or JSON Feed).
+
+    Entries get `source.kind` "feed" with the feed URL, which scopes their entry
+    ids. Entry ids that are blank or repeated within the document are dropped, so
+    those entries fall back to their link, then to a hash of their content.
+    """
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{") or "json" in (content_type or "").lower():
+        text = decode_bytes(data, charset_from_content_type(content_type))
+        values = jsonrecords.load(text, name=url, ndjson=False)
+        if len(values) != 1 or not jsonfeed.is_json_feed(values[0][1]):
+            raise ParseError(f"{url}: JSON that is not a JSON Feed")
+        drafts = jsonfeed.read(values[0][1], name=url, path=None)
+    else:
+        drafts = feedfile.read(data, name=url, path=None, content_type=content_type)
+    counts = Counter(d.source.entry_id for d in drafts)
+    return [
+        replace(
+            d,
+            source=Source(
+                kind="feed",
+                name=d.source.name,
+                uri=url,
+                feed_url=url,
+                entry_id=d.source.entry_id if counts[d.source.entry_id] == 1 else None,
+            ),
+        )
+        for d in drafts
+    ]
 
 
 def sniff(text: str) -> str:
@@ -109,4 +144,4 @@ _TEXT_READERS: dict[str, Callable[..., list[Draft]]] = {
     "html": html.read,
 }
 
-__all__ = ["read_document", "sniff"]
+__all__ = ["read_document", "read_feed", "sniff"]

@@ -1,0 +1,215 @@
+"""The feed registry in Redis: one hash per feed, a set of ids, a sorted set of due times.
+
+    feeds             set      every feed id
+    feed:{id}         hash     FeedState, one field per attribute (JSON-encoded values)
+    feeds:due         zset     id -> epoch of the next poll (the dispatcher claims from it)
+    feeds:url         hash     current URL -> id (adding a known URL returns that feed)
+
+A feed's id is fixed when it is added (derived from its first URL), so a permanent
+redirect changes its `url`, never its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal, cast
+
+import redis
+from pydantic import BaseModel, Field
+
+from worker.dates import format_utc
+from worker.errors import BadInput
+from worker.urls import canonical_url
+
+FeedStatus = Literal["ok", "error", "broken", "disabled"]
+Origin = Literal["cli", "file"]
+RECENT_ENTRY_TIMES = 200
+
+# Atomically claim up to ARGV[2] feeds due at ARGV[1] by pushing their due time to
+# ARGV[3] (a lease): a second dispatcher running at the same moment sees none of them.
+_CLAIM_SCRIPT = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
+return ids
+"""
+
+
+class FeedState(BaseModel):
+    """A feed's registration and health (DESIGN.md, Feed state)."""
+
+    id: str
+    url: str
+    name: str | None = None
+    status: FeedStatus = "ok"
+    last_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error_count: int = 0
+    last_error: str | None = None
+    last_polled_at: str | None = None
+    next_poll_at: str | None = None
+    entries_total: int = 0
+    origin: Origin = "cli"
+    added_at: str | None = None
+    interval: float | None = Field(default=None, gt=0)  # fixed interval, seconds
+    min_interval: float | None = Field(default=None, gt=0)
+    max_interval: float | None = Field(default=None, gt=0)
+    tags: list[str] = Field(default_factory=list)
+    full_text: bool = False
+    body_hash: str | None = None
+    entry_times: list[str] = Field(default_factory=list)  # recent entry dates, for the rhythm
+
+    def public(self) -> dict[str, Any]:
+        """What `feeds show --json` prints: the state without the scheduler's scratch."""
+        return self.model_dump(mode="json", exclude={"body_hash", "entry_times"})
+
+
+def feed_id_for(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+
+
+def validate_feed_url(url: str) -> str:
+    """The canonical form of a feed URL, or BadInput for anything but http(s)."""
+    canonical = canonical_url(url.strip())
+    if canonical is None:
+        raise BadInput(f"not an http(s) URL: {url!r}")
+    return canonical
+
+
+class FeedRegistry:
+    def __init__(self, client: redis.Redis, *, prefix: str = "nw:"):
+        self.client = client
+        self.prefix = prefix
+        self.ids_key = f"{prefix}feeds"
+        self.due_key = f"{prefix}feeds:due"
+        self.url_key = f"{prefix}feeds:url"
+        self._claim = client.register_script(_CLAIM_SCRIPT)
+
+    def key(self, feed_id: str) -> str:
+        return f"{self.prefix}feed:{feed_id}"
+
+    # -- reading ---------------------------------------------------------------
+    def get(self, feed_id: str) -> FeedState | None:
+        raw = cast(dict[str, str], self.client.hgetall(self.key(feed_id)))
+        return _decode(raw) if raw else None
+
+    def find(self, ref: str) -> FeedState | None:
+        """A feed by id, or by URL (as given or canonical)."""
+        found = self.get(ref)
+        if found is not None:
+            return found
+        canonical = canonical_url(ref)
+        for url in filter(None, (ref, canonical)):
+            feed_id = self.client.hget(self.url_key, url)
+            if isinstance(feed_id, str):
+                return self.get(feed_id)
+        return None
+
+    def all(self) -> list[FeedState]:
+        ids = sorted(cast(set[str], self.client.smembers(self.ids_key)))
+        pipe = self.client.pipeline(transaction=False)
+        for feed_id in ids:
+            pipe.hgetall(self.key(feed_id))
+        return [_decode(raw) for raw in pipe.execute() if raw]
+
+    # -- writing ---------------------------------------------------------------
+    def add(
+        self,
+        url: str,
+        *,
+        now: datetime,
+        name: str | None = None,
+        interval: float | None = None,
+        origin: Origin = "cli",
+        **extra: Any,
+    ) -> tuple[FeedState, bool]:
+        """Register a feed, due at once. A URL already registered returns that feed."""
+        canonical = validate_feed_url(url)
+        existing = self.find(canonical)
+        if existing is not None:
+            return existing, False
+        stamp = format_utc(now)
+        state = FeedState(
+            id=feed_id_for(canonical),
+            url=canonical,
+            name=name,
+            interval=interval,
+            origin=origin,
+            added_at=stamp,
+            next_poll_at=stamp,
+            **extra,
+        )
+        self.save(state, due=now)
+        return state, True
+
+    def save(self, state: FeedState, *, due: datetime | None = None) -> None:
+        """Write the whole state; with `due`, (re)schedule it. One MULTI/EXEC."""
+        pipe = self.client.pipeline(transaction=True)
+        old = self.client.hget(self.key(state.id), "url")
+        if isinstance(old, str) and json.loads(old) != state.url:
+            pipe.hdel(self.url_key, json.loads(old))
+        pipe.hset(self.key(state.id), mapping=_encode(state))
+        pipe.sadd(self.ids_key, state.id)
+        pipe.hset(self.url_key, state.url, state.id)
+        if due is not None:
+            pipe.zadd(self.due_key, {state.id: due.timestamp()})
+        pipe.execute()
+
+    def remove(self, feed_id: str) -> bool:
+        state = self.get(feed_id)
+        if state is None:
+            return False
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(self.key(feed_id))
+        pipe.srem(self.ids_key, feed_id)
+        pipe.zrem(self.due_key, feed_id)
+        pipe.hdel(self.url_key, state.url)
+        pipe.execute()
+        return True
+
+    def schedule(self, feed_id: str, when: datetime) -> None:
+        self.client.zadd(self.due_key, {feed_id: when.timestamp()})
+
+    def claim_due(self, now: datetime, *, limit: int, lease_seconds: float) -> list[str]:
+        """Ids of feeds due now, each pushed `lease_seconds` ahead so no one else takes it."""
+        args = [now.timestamp(), limit, now.timestamp() + lease_seconds]
+        return [str(i) for i in self._claim(keys=[self.due_key], args=args)]
+
+    def sync(self, entries: Iterable[dict[str, Any]], *, now: datetime) -> dict[str, int]:
+        """Make the feeds that came from the feeds file match `entries` (idempotent).
+
+        Adds new ones, updates the settings of changed ones, removes file feeds no
+        longer listed; feeds added on the command line are left alone.
+        """
+        counts = {"added": 0, "changed": 0, "removed": 0}
+        wanted: set[str] = set()
+        for entry in entries:
+            fields = {k: v for k, v in entry.items() if k in _FILE_FIELDS}
+            state, created = self.add(entry["url"], now=now, origin="file", **fields)
+            wanted.add(state.id)
+            if created:
+                counts["added"] += 1
+                continue
+            update = {"origin": "file", **fields}
+            if any(getattr(state, k) != v for k, v in update.items()):
+                self.save(state.model_copy(update=update))
+                counts["changed"] += 1
+        for state in self.all():
+            if state.origin == "file" and state.id not in wanted:
+                self.remove(state.id)
+                counts["removed"] += 1
+        return counts
+
+
+_FILE_FIELDS = {"name", "interval", "min_interval", "max_interval", "tags", "full_text"}
+
+
+def _encode(state: FeedState) -> dict[str, str]:
+    return {k: json.dumps(v, ensure_ascii=False) for k, v in state.model_dump(mode="json").items()}
+
+
+def _decode(raw: dict[str, str]) -> FeedState:
+    return FeedState.model_validate({k: json.loads(v) for k, v in raw.items()})

@@ -159,6 +159,9 @@ def celery_worker(
     prefix = f"{redis_server.prefix}w:"
     env = base_env(redis_server.url, prefix, home / "var")
     env["NEWSWORKER_MAX_FILE_BYTES"] = str(64 * 1024)
+    # The feed server of the tests is on loopback.
+    env["NEWSWORKER_ALLOW_PRIVATE_NETWORKS"] = "true"
+    env["NEWSWORKER_FETCH_TIMEOUT"] = "5"
     log_path = home / "worker.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

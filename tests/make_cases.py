@@ -1,6 +1,6 @@
 """Regenerate the byte-level variants in tests/cases/ (run from anywhere).
 
-CRLF, BOM and legacy encodings are easy to lose when a file is edited by hand,
+CRLF, BOM, legacy encodings and line layouts are easy to lose when a file is edited by hand,
 so they are written from the UTF-8 sources here:
     .venv/bin/python tests/make_cases.py
 """
@@ -36,6 +36,8 @@ def main() -> None:
         "seed_bom.txt": b"\xef\xbb\xbf" + seed.encode("utf-8"),
         "seed_cp1252.txt": seed.replace("\n", "\r\n").encode("cp1252"),
         "seed_utf16.txt": seed.encode("utf-16"),
+        # Single newlines between paragraphs, no blank line anywhere.
+        "seed_single_newlines.txt": seed.replace("\n\n", "\n").encode("utf-8"),
     }
     for name, data in variants.items():
         (CASES / name).write_bytes(data)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from worker.errors import BadInput, ParseError
 from worker.normalise import normalise
-from worker.readers import read_document
+from worker.readers import read_document, read_feed
 from worker.record import Article
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -35,6 +35,22 @@ RSS_NO_TITLE = (
     b"<rss version='2.0'><channel><title>F</title>"
     b"<item><description>Only a body here.</description></item></channel></rss>"
 )
+RSS_THIRD_NO_TITLE = (
+    b"<rss version='2.0'><channel><title>F</title>"
+    b"<item><title>One</title><guid>g-1</guid><description>Body.</description></item>"
+    b"<item><title>Two</title><guid>g-2</guid><description>Body.</description></item>"
+    b"<item><guid>g-3</guid><description>Only a body here.</description></item>"
+    b"</channel></rss>"
+)
+JSON_FEED_NO_TITLE = (
+    b'{"version": "https://jsonfeed.org/version/1.1", "title": "F", "items": ['
+    b'{"id": "i-1", "title": "One", "content_text": "Body."}, {"id": "i-2", "content_text": "B"}]}'
+)
+EMPTY_RSS = b"<rss version='2.0'><channel><title>F</title></channel></rss>"
+EMPTY_ATOM = b"<feed xmlns='http://www.w3.org/2005/Atom'><title>F</title></feed>"
+EMPTY_JSON_FEED = b'{"version": "https://jsonfeed.org/version/1.1", "title": "F", "items": []}'
+# Mostly bytes that are undefined in Windows-1252 and invalid in UTF-8.
+UNDECODABLE = b"ab \x81\x8d\x8f\x90\x9d\x81\x8d\x8f\x90\x9d" * 20
 BAD_INPUTS = [
     # (file name, bytes, expected error class, message fragment)
     pytest.param("a.txt", b"", BadInput, "empty", id="empty"),
@@ -69,7 +85,22 @@ BAD_INPUTS = [
                  "no title", id="md-no-title"),
     pytest.param("p.html", b"<html><body><script>x()</script></body></html>", BadInput, "no text",
                  id="html-empty"),
-    pytest.param("f.rss", RSS_NO_TITLE, BadInput, "no title", id="feed-entry-no-title"),
+    pytest.param("f.rss", RSS_NO_TITLE, BadInput, "entry 1: no title", id="feed-entry-no-title"),
+    pytest.param("f.rss", RSS_THIRD_NO_TITLE, BadInput, "entry 3 (guid g-3): no title",
+                 id="feed-third-entry-no-title"),
+    pytest.param("f.json", JSON_FEED_NO_TITLE, BadInput, "entry 2 (id i-2): no title",
+                 id="json-feed-entry-no-title"),
+    pytest.param("f.rss", EMPTY_RSS, BadInput, "feed has no entries", id="feed-empty-rss"),
+    pytest.param("f.atom", EMPTY_ATOM, BadInput, "feed has no entries", id="feed-empty-atom"),
+    pytest.param("noext", EMPTY_RSS, BadInput, "feed has no entries", id="feed-empty-sniffed"),
+    pytest.param("f.json", EMPTY_JSON_FEED, BadInput, "feed has no entries",
+                 id="json-feed-empty"),
+    pytest.param("r.json", b"[]", BadInput, "no records", id="json-empty-list"),
+    pytest.param("a.md", b"---\ntitle: T\ndate: !!timestamp 2024-13-45\n---\nBody.\n", ParseError,
+                 "bad YAML front matter: month must be in 1..12", id="yaml-bad-timestamp"),
+    pytest.param("a.md", b"---\ntitle: T\nn: !!float abc\n---\nBody.\n", ParseError,
+                 "bad YAML front matter: could not convert", id="yaml-bad-float"),
+    pytest.param("a.txt", UNDECODABLE, BadInput, "undecodable", id="undecodable"),
 ]  # fmt: skip
 
 
@@ -111,6 +142,10 @@ def test_any_bytes_give_articles_or_bad_input(data: bytes, name: str) -> None:
         except BadInput:
             continue
         assert article.title and article.id
+
+
+def test_polled_feed_without_entries_is_not_an_error() -> None:
+    assert read_feed(EMPTY_RSS, url="https://news.example/feed") == []
 
 
 def test_exported_record_with_an_unsafe_id_is_refused() -> None:

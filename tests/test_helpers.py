@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from worker.bylines import extract_handles, split_byline
+from worker.bylines import extract_handles, read_byline, split_byline
 from worker.dates import to_rfc3339_utc
 from worker.decode import decode_bytes
+from worker.errors import BadInput
 from worker.identity import content_hash, identity_key, record_id
 from worker.language import detect_language
 from worker.record import Source
@@ -71,7 +72,16 @@ def test_to_rfc3339_utc(value: object, expected: str | None) -> None:
         ("Jane Doe, Staff Writer", ["Jane Doe"]),
         ("John Roe, Reuters; Mary Major, Senior Editor", ["John Roe", "Mary Major"]),
         ("Reuters Staff", ["Reuters Staff"]),
-        ("Martin Luther King, Jr.", ["Martin Luther King, Jr"]),
+        ("Martin Luther King, Jr.", ["Martin Luther King, Jr."]),
+        (
+            "By Martin Luther King Jr. and Coretta Scott King",
+            ["Martin Luther King Jr.", "Coretta Scott King"],
+        ),
+        ("BY JANE DOE AND JOHN SMITH", ["Jane Doe", "John Smith"]),  # all caps: title-cased
+        ("BY JOHN SMITH III, REUTERS", ["John Smith III"]),
+        ("By AP", ["AP"]),
+        ("By Jane Doe.", ["Jane Doe"]),
+        ("By J. Doe", ["J. Doe"]),
         ("BY: Sam Smith and sam smith", ["Sam Smith"]),
         ("", []),
         (None, []),
@@ -79,6 +89,31 @@ def test_to_rfc3339_utc(value: object, expected: str | None) -> None:
 )
 def test_split_byline(byline: str | None, names: list[str]) -> None:
     assert split_byline(byline) == names
+
+
+@pytest.mark.parametrize(
+    ("line", "names", "date"),
+    [
+        ("By Dave DeCamp", ["Dave DeCamp"], None),
+        ("By Jane Doe | March 5, 2024", ["Jane Doe"], "March 5, 2024"),
+        ("By Jane Doe | Posted on March 5, 2024", ["Jane Doe"], "March 5, 2024"),
+        ("By Jane Doe | Opinion", ["Jane Doe"], None),
+        ("*By Jane Doe*", ["Jane Doe"], None),
+        ("**By Jane Doe and John Smith**", ["Jane Doe", "John Smith"], None),
+        ("By April Ryan", ["April Ryan"], None),  # a month can be a first name
+        ("By Tuesday Evening", None, None),
+        ("By Noon Today", None, None),
+        ("By March", None, None),
+        ("By the time we arrived.", None, None),
+        ("By 2030, emissions must halve", None, None),
+    ],
+)
+def test_read_byline(line: str, names: list[str] | None, date: str | None) -> None:
+    byline = read_byline(line)
+    if names is None:
+        assert byline is None
+    else:
+        assert byline is not None and (byline.names, byline.date) == (names, date)
 
 
 @pytest.mark.parametrize(
@@ -120,10 +155,23 @@ def test_detect_language(text: str, declared: str | None, expected: str | None) 
         (b"a\r\nb\rc", None, "a\nb\nc"),
         ("Title\nBody".encode("utf-16-le"), None, "Title\nBody"),  # UTF-16 without BOM
         (b'<?xml version="1.0" encoding="windows-1252"?><a>\x93q\x94</a>', None, "<a>“q”</a>"),
+        ("こんにちは世界、これはテストです。".encode("shift_jis"), None, "こんにちは世界"),
+        # Stray bytes in ASCII text: Windows-1252, its undefined bytes as U+FFFD,
+        # never a Cyrillic or CJK reading.
+        (b"Hello \x81\x8d world", None, "Hello \ufffd\ufffd world"),
+        (b"\xc3\x28", None, "\u00c3("),
+        (b"Hello \xc3\x28 world", None, "Hello \u00c3( world"),
+        # UTF-8 with one broken byte stays UTF-8.
+        ("Café — naïve".encode() + b" \xff text", None, "Café — naïve \ufffd text"),
     ],
 )
 def test_decode_bytes(data: bytes, declared: str | None, expected: str) -> None:
     assert expected in decode_bytes(data, declared)
+
+
+def test_decode_bytes_refuses_bytes_no_encoding_reads() -> None:
+    with pytest.raises(BadInput, match="undecodable: 200 of 200 non-ASCII bytes"):
+        decode_bytes(b"ab \x81\x8d\x8f\x90\x9d\x81\x8d\x8f\x90\x9d" * 20)
 
 
 def test_identity_prefers_url_then_entry_then_path() -> None:

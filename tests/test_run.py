@@ -11,14 +11,29 @@ from pathlib import Path
 
 import pytest
 import redis
+from pytest_httpserver import HTTPServer
 
 from tests.conftest import SEED, Cli, base_env
 
+FEEDS = Path(__file__).parent / "feeds"
+
 
 @pytest.mark.slow
-def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(tmp_path: Path) -> None:
+def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
     env = base_env(None, "nw:", tmp_path / "var")
     env.pop("NEWSWORKER_DATA_DIR")  # the default: ./var under the working folder
+    env.update(NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true", NEWSWORKER_DISPATCH_INTERVAL="1")
+    # The operator's feeds file is synced when the worker starts.
+    for path in ("/from-file", "/from-cli"):
+        httpserver.expect_request(path).respond_with_data(
+            (FEEDS / "atom10.xml").read_bytes(), content_type="application/atom+xml"
+        )
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "feeds.yaml").write_text(
+        f"feeds:\n  - url: {httpserver.url_for('/from-file')}\n    name: From file\n"
+    )
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -44,9 +59,18 @@ def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(tmp_pa
         assert code == 0, log_path.read_text()[-3000:]
         assert lines[0]["outcome"] == "created"
 
+        # A feed added now is polled within a dispatcher tick, like the file's feed.
+        code, _ = cli.json_lines("feeds", "add", httpserver.url_for("/from-cli"), "--json")
+        assert code == 0
+        polled = _wait_until_polled(cli, 2, deadline=time.monotonic() + 30)
+        assert {f["name"] for f in polled} == {"From file", None}
+        assert all(f["last_status"] == 200 for f in polled)
+        # Both feeds carry the same article (same URL): one record, counted once.
+        assert sum(f["entries_total"] for f in polled) == 1
+
         redis_pid = int((tmp_path / "var" / "redis" / "redis.pid").read_text())
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0 or process.returncode in (0, 1)
+        assert process.wait(timeout=60) == 0
         deadline = time.monotonic() + 20
         while _running(redis_pid):
             assert time.monotonic() < deadline, "embedded redis-server still running after Ctrl-C"
@@ -54,6 +78,15 @@ def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(tmp_pa
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def _wait_until_polled(cli: Cli, count: int, deadline: float) -> list[dict]:
+    while True:
+        _, feeds = cli.json_lines("feeds", "list", "--json")
+        polled = [f for f in feeds if f["last_polled_at"]]
+        if len(polled) >= count or time.monotonic() > deadline:
+            return polled
+        time.sleep(0.5)
 
 
 def _running(pid: int) -> bool:

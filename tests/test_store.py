@@ -58,7 +58,7 @@ def test_indexes_and_events(rclient: redis.Redis, prefix: str) -> None:
     store.upsert_many([make_article(body="Changed.", url="https://example.com/b")], now=NOW)
 
     assert rclient.zscore(f"{prefix}idx:time", "a1") == datetime(2026, 1, 1, tzinfo=UTC).timestamp()
-    assert rclient.zscore(f"{prefix}idx:ingested", "a1") is not None
+    assert rclient.zscore(f"{prefix}idx:modified", "a1") is not None
     assert rclient.zscore(f"{prefix}idx:source:file:Example", "a1") is not None
     assert rclient.hget(f"{prefix}idx:url", "https://example.com/b") == "a1"
     assert rclient.hget(f"{prefix}idx:url", "https://example.com/a") is None  # stale url dropped
@@ -134,11 +134,37 @@ def test_retention_removes_old_records_with_their_indexes(
         [make_article("old", url="https://example.com/old")], now=NOW - timedelta(days=100)
     )
     store.upsert_many([make_article("new", url="https://example.com/new", body="Other.")], now=NOW)
-    assert store.purge_ingested_before(NOW - timedelta(days=90), batch=1) == 1
+    assert store.purge_modified_before(NOW - timedelta(days=90), batch=1) == 1
     assert store.get_json("old") is None
     assert store.get_json("new") is not None
     assert rclient.zrange(f"{prefix}idx:time", 0, -1) == ["new"]
-    assert rclient.zrange(f"{prefix}idx:ingested", 0, -1) == ["new"]
+    assert rclient.zrange(f"{prefix}idx:modified", 0, -1) == ["new"]
     assert rclient.zrange(f"{prefix}idx:source:file:Example", 0, -1) == ["new"]
     assert rclient.hgetall(f"{prefix}idx:url") == {"https://example.com/new": "new"}
     assert list(rclient.hgetall(f"{prefix}idx:hash").values()) == ["new"]
+
+
+def test_same_article_from_another_source_is_unchanged(rclient: redis.Redis, prefix: str) -> None:
+    store = ArticleStore(rclient, prefix=prefix)
+    store.upsert_many([make_article()], now=NOW)
+    elsewhere = make_article().model_copy(
+        update={"source": Source(kind="feed", feed_url="https://b.example/rss")}
+    )
+    assert store.upsert_many([elsewhere], now=NOW)[0].outcome == "unchanged"
+    assert Article.model_validate_json(store.get_json("a1") or "").source.kind == "file"
+
+
+def test_corrupt_stored_value_is_replaced_not_fatal(rclient: redis.Redis, prefix: str) -> None:
+    store = ArticleStore(rclient, prefix=prefix)
+    rclient.set(f"{prefix}article:a1", "{not json")
+    result = store.upsert_many([make_article()], now=NOW)[0]
+    assert result.outcome == "updated"
+    assert Article.model_validate_json(store.get_json("a1") or "").title == "A title"
+
+
+def test_retention_keeps_a_record_still_being_updated(rclient: redis.Redis, prefix: str) -> None:
+    store = ArticleStore(rclient, prefix=prefix)
+    store.upsert_many([make_article()], now=NOW - timedelta(days=200))
+    store.upsert_many([make_article(body="Revised recently.")], now=NOW - timedelta(days=1))
+    assert store.purge_modified_before(NOW - timedelta(days=90)) == 0
+    assert store.get_json("a1") is not None

@@ -17,7 +17,7 @@ from celery.signals import setup_logging
 from worker.log import configure_logging
 from worker.settings import Settings, get_settings
 
-app = Celery("newsworker", include=["worker.tasks"])
+app = Celery("newsworker", include=["worker.tasks", "worker.feed_tasks"])
 
 
 def build_config(settings: Settings) -> dict[str, Any]:
@@ -53,6 +53,12 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "beat_schedule": {
+            "dispatch-due": {
+                "task": "newsworker.dispatch_due",
+                "schedule": settings.dispatch_interval,
+                # A tick not taken within one interval is superseded by the next.
+                "options": {"expires": settings.dispatch_interval * 2},
+            },
             "purge-expired": {"task": "newsworker.purge_expired", "schedule": 3600.0},
         },
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),

@@ -9,6 +9,7 @@ is None. Dates are never invented.
 from __future__ import annotations
 
 import calendar
+import re
 import time
 import warnings
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +34,10 @@ _TZINFOS = {
         "MSK": 3,
     }.items()
 }
+
+_DATELINE_PREFIX_RE = re.compile(
+    r"^(?:posted|published|updated|last updated)(?:\s+on)?\b[\s:]*", re.IGNORECASE
+)
 
 # Two different defaults: a component that differs between the two parses was
 # filled in by dateutil, not found in the input.
@@ -69,6 +74,12 @@ def parse_date(value: str) -> datetime | None:
     if first is None or second is None or first.date() != second.date():
         return None
     return first
+
+
+def dateline(line: str) -> str | None:
+    """The date of a line that is only a date ("Posted on March 5, 2024"), else None."""
+    value = _DATELINE_PREFIX_RE.sub("", line.strip())
+    return value if parse_date(value) is not None else None
 
 
 def format_utc(value: datetime) -> str | None:

@@ -3,6 +3,23 @@
 Also the first line of defence against inputs that are not text at all
 (images, archives, PDFs, random bytes): those raise `BadInput` here, before any
 parser sees them. Line ends come out as LF only.
+
+When the bytes are not valid UTF-8 and nothing declares their charset, the rule
+for damaged text, in order:
+- UTF-8 with a few broken sequences (valid multi-byte characters outnumber the
+  invalid bytes at least two to one) is UTF-8, each invalid byte read as U+FFFD.
+- Windows-1252 when its reading is Latin-script text (the usual legacy file).
+- ASCII text with stray bytes (no run of more than two non-ASCII bytes, as in
+  b"Hello \x81\x8d world" or b"\xc3\x28") is Windows-1252, the bytes it leaves
+  undefined read as U+FFFD. Letters of another script come in longer runs (every
+  Cyrillic letter is a non-ASCII byte in cp1251), so those still reach detection;
+  stray bytes no longer become Cyrillic or CJK garbage.
+- When more than a quarter of the non-ASCII bytes are invalid both in UTF-8 and
+  in Windows-1252 (its five undefined bytes; real text in another legacy code
+  page has few of them), the input is `BadInput("undecodable: ...")` rather than
+  whatever a detector makes of it.
+- Otherwise charset detection (cp1251, Shift-JIS, ...), then Windows-1252, then
+  latin-1 (whose C1 control characters mark random bytes as binary below).
 """
 
 from __future__ import annotations
@@ -58,6 +75,11 @@ _DECLARED_RE = re.compile(
 )
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
+_NON_ASCII_RUN_RE = re.compile(rb"[\x80-\xff]+")
+# Bytes Windows-1252 leaves undefined (and never valid alone in UTF-8).
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+_MAX_STRAY_RUN = 2
+_MAX_UNDECODABLE_SHARE = 0.25
 _ALLOWED_CONTROLS = {"\t", "\n", "\r", "\f", "\v", "\x1b"}
 # More than this share of control characters and the "text" is binary.
 _MAX_CONTROL_RATIO = 0.05
@@ -176,18 +198,39 @@ def _try_declared(data: bytes, declared: str | None) -> str | None:
 
 
 def _detect(data: bytes) -> str:
+    mostly_utf8 = _mostly_utf8(data)
+    if mostly_utf8 is not None:
+        return mostly_utf8
     # charset-normalizer confuses Western code pages (cp1252 read as cp1250, cp1257,
     # even big5 for short text), so cp1252 wins whenever its result reads as
     # Latin-script words; the detector decides for other scripts (cp1251, ...).
     western = _try(data, "cp1252")
     if western is not None and _reads_as_latin(western):
         return western
+    runs = _NON_ASCII_RUN_RE.findall(data)
+    if max(map(len, runs), default=0) <= _MAX_STRAY_RUN:
+        return data.decode("cp1252", "replace")
+    high = sum(map(len, runs))
+    undefined = sum(1 for run in runs for byte in run if byte in _CP1252_UNDEFINED)
+    if undefined > _MAX_UNDECODABLE_SHARE * high:
+        raise BadInput(
+            f"undecodable: {undefined} of {high} non-ASCII bytes are neither UTF-8"
+            " nor Windows-1252, and no charset is declared"
+        )
     match = charset_normalizer.from_bytes(data).best()
     if match is not None:
         return str(match)
     if western is not None:
         return western
     return data.decode("latin-1")
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a few broken sequences, as UTF-8 with U+FFFD for each bad byte."""
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    good = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    return text if good and good >= 2 * bad else None
 
 
 def _reads_as_latin(text: str) -> bool:

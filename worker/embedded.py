@@ -119,67 +119,76 @@ def stop_redis_server(pid: int, timeout: float = 15.0) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _alive(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
-
-
 @contextlib.contextmanager
 def embedded_redis(data_dir: Path) -> Iterator[str]:
     """Yield the URL of the embedded Redis under data_dir, starting it if needed."""
-    directory = data_dir / "redis"
+    directory = (data_dir / "redis").resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    url_file = directory / "redis.url"
     lock: IO[str] = open(directory / "lock", "a")  # noqa: SIM115 - held for the whole block
     users: IO[str] = open(directory / "users", "a")  # noqa: SIM115
     try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            owner = True
-        except BlockingIOError:
-            owner = False
-        if owner:
-            url, pid = _adopt_or_start(directory, url_file)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                # Someone owns the server: use it while holding a shared `users` lock,
+                # unless it is stopping (then try again to become the owner).
+                fcntl.flock(users, fcntl.LOCK_SH)
+                url = _running_url(directory)
+                if url is not None:
+                    yield url
+                    return
+                fcntl.flock(users, fcntl.LOCK_UN)
+                if time.monotonic() > deadline:
+                    raise StorageError("the embedded Redis did not become available") from None
+                time.sleep(0.1)
+                continue
+            url, pid = _adopt_or_start(directory)
             try:
                 yield url
             finally:
                 _stop_unless_used(users, pid)
-        else:
-            fcntl.flock(users, fcntl.LOCK_SH)
-            yield _discover(url_file)
+            return
     finally:
         users.close()
         lock.close()
 
 
-def _adopt_or_start(directory: Path, url_file: Path) -> tuple[str, int]:
-    pid_file = directory / "redis.pid"
-    if url_file.exists() and pid_file.exists():
-        url = url_file.read_text().strip()
-        if _alive(url):
-            return url, int(pid_file.read_text().strip())
+def _running_url(directory: Path) -> str | None:
+    """The URL of the server that `directory` holds, if it is up and really ours.
+
+    A stale URL file may name a port some other Redis now listens on: the server
+    must report our pid file's process id and our directory.
+    """
+    try:
+        url = (directory / "redis.url").read_text().strip()
+        pid = int((directory / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, decode_responses=True)
+    try:
+        info = client.info("server")
+        served = client.config_get("dir").get("dir")
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+    if int(info.get("process_id", -1)) != pid or Path(str(served)).resolve() != directory:
+        return None
+    return url
+
+
+def _adopt_or_start(directory: Path) -> tuple[str, int]:
+    url = _running_url(directory)
+    if url is not None:
+        return url, int((directory / "redis.pid").read_text().strip())
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     process = start_redis_server(directory, port)
     wait_until_ready(url, process)
-    url_file.write_text(url + "\n")
+    (directory / "redis.url").write_text(url + "\n")
     return url, process.pid
-
-
-def _discover(url_file: Path) -> str:
-    deadline = time.monotonic() + _START_TIMEOUT
-    while time.monotonic() < deadline:
-        if url_file.exists():
-            url = url_file.read_text().strip()
-            if _alive(url):
-                return url
-        time.sleep(0.1)
-    raise StorageError("the embedded Redis is being started by another command and did not answer")
 
 
 def _stop_unless_used(users: IO[str], pid: int) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 
 from celery.result import AsyncResult
 
-from worker.errors import NewsworkerError
+from worker.errors import BadInput, NewsworkerError
+from worker.failures import FailureLog
 from worker.ingest import IngestOutcome
-from worker.inputs import expand, read_input
+from worker.inputs import STDIN, expand, read_input
 from worker.settings import Settings
 
 
@@ -79,3 +80,34 @@ def _outcome_of(display: str, result: AsyncResult, timeout: float) -> list[Inges
         )
         for item in value
     ]
+
+
+def retry_failures(
+    settings: Settings,
+    failures: FailureLog,
+    failure_id: str | None,
+    *,
+    wait: bool,
+    progress: Callable[[int, str], Any],
+    timeout: float = 600.0,
+) -> list[IngestOutcome]:
+    """Enqueue dead-lettered inputs again (one, or all when `failure_id` is None).
+
+    Nothing is removed here: the task clears an input's dead letter when it stores it.
+    """
+    if failure_id is None:
+        entries = failures.list(settings.failed_maxlen)
+    else:
+        found = failures.get(failure_id)
+        if found is None:
+            raise BadInput(f"no dead letter with id {failure_id}")
+        entries = [found]
+    stdin = [e for e in entries if e.input == STDIN]
+    outcomes = [
+        IngestOutcome(STDIN, "failed", error="standard input cannot be read again: enqueue it anew")
+        for _ in stdin
+    ]
+    paths = [e.input for e in entries if e.input != STDIN]
+    if paths:
+        outcomes += enqueue_paths(settings, paths, wait=wait, timeout=timeout, progress=progress)
+    return outcomes

@@ -22,3 +22,23 @@ class FetchError(NewsworkerError):
 
 class StorageError(NewsworkerError):
     """Redis refused or lost a write. Transient: the operation is safe to retry."""
+
+
+class BlockedAddress(FetchError):
+    """The URL resolves to an address feeds may not use (private, loopback, link-local...).
+
+    Permanent for this URL until the settings change.
+    """
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status. `retry_after` is in seconds, when given."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Gone(HTTPStatusError):
+    """410 Gone: the feed is retired; it is disabled, not retried."""

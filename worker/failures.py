@@ -28,6 +28,11 @@ class Failure:
     failed_at: str
 
 
+def failure_id_for(input: str) -> str:
+    """One dead letter per input: its id derives from the input's name."""
+    return hashlib.sha256(input.encode("utf-8")).hexdigest()[:16]
+
+
 class FailureLog:
     def __init__(self, client: redis.Redis, *, prefix: str = "nw:", maxlen: int = 10_000):
         self.client = client
@@ -46,7 +51,7 @@ class FailureLog:
         task_id: str | None = None,
     ) -> Failure:
         """Record (or refresh) the failure of one input; the same input keeps one entry."""
-        failure_id = hashlib.sha256(input.encode("utf-8")).hexdigest()[:16]
+        failure_id = failure_id_for(input)
         stamp = to_rfc3339_utc(now) or ""
         failure = Failure(failure_id, input, reason, error_type, attempts, task_id, stamp)
         pipe = self.client.pipeline(transaction=True)
@@ -76,6 +81,10 @@ class FailureLog:
     def get(self, failure_id: str) -> Failure | None:
         value = self.client.hget(self.hash_key, failure_id)
         return Failure(**json.loads(value)) if isinstance(value, str) else None
+
+    def resolve(self, input: str) -> None:
+        """The input has now been stored: its dead letter, if any, is obsolete."""
+        self.remove(failure_id_for(input))
 
     def remove(self, failure_id: str) -> None:
         pipe = self.client.pipeline(transaction=True)

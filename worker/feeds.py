@@ -151,7 +151,7 @@ class FeedRegistry:
         old = self.client.hget(self.key(state.id), "url")
         if isinstance(old, str) and json.loads(old) != state.url:
             pipe.hdel(self.url_key, json.loads(old))
-        pipe.hset(self.key(state.id), mapping=_encode(state))
+        pipe.hset(self.key(state.id), mapping=_encode(state))  # type: ignore[arg-type]
         pipe.sadd(self.ids_key, state.id)
         pipe.hset(self.url_key, state.url, state.id)
         if due is not None:
@@ -169,6 +169,9 @@ class FeedRegistry:
         pipe.hdel(self.url_key, state.url)
         pipe.execute()
         return True
+
+    def unschedule(self, feed_id: str) -> None:
+        self.client.zrem(self.due_key, feed_id)
 
     def schedule(self, feed_id: str, when: datetime) -> None:
         self.client.zadd(self.due_key, {feed_id: when.timestamp()})

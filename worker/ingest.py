@@ -60,6 +60,9 @@ def ingest_input(
             info["entries"] = len(drafts)
     except BadInput as exc:
         return [IngestOutcome(item.display, "failed", error=str(exc))]
+    except Exception as exc:  # a reader bug must cost this input only, never the batch
+        log.exception("parse_crashed", input=item.display)
+        return [IngestOutcome(item.display, "failed", error=f"internal error in parsing: {exc!r}")]
 
     articles: list[Article] = []
     failed: list[IngestOutcome] = []
@@ -69,6 +72,10 @@ def ingest_input(
                 articles.append(normalise(draft, now=now))
             except NewsworkerError as exc:
                 failed.append(IngestOutcome(item.display, "failed", error=str(exc)))
+            except Exception as exc:  # as above: one bad entry never costs the others
+                log.exception("normalise_crashed", input=item.display)
+                error = f"internal error in normalising: {exc!r}"
+                failed.append(IngestOutcome(item.display, "failed", error=error))
         info.update(records=len(articles), failed=len(failed))
         if not articles:
             info["outcome"] = "failed"

@@ -2,6 +2,12 @@
 
 Pure: `now` comes in as an argument. The store later keeps or bumps `version`
 and `ingested_at`; here a record is always version 1, ingested and modified now.
+
+The id follows DESIGN.md's identity: a record with a URL gets the id of its
+canonical URL, even when it carries an id of its own (a re-imported export), so a
+URL is never stored twice; a carried id counts only for a record without a URL.
+A BadInput names the feed entry it is about when the reader labelled the draft
+(`extra["label"]`, "entry 3 (guid ...)").
 """
 
 from __future__ import annotations
@@ -16,12 +22,22 @@ from worker.errors import BadInput
 from worker.identity import content_hash, identity_key, record_id
 from worker.language import detect_language
 from worker.record import Article, Author, Draft, RawAuthor, Source
-from worker.text import clean_body, clean_inline, word_count
+from worker.text import clean_body, clean_inline, unique, word_count
 from worker.urls import canonical_url
 
 
 def normalise(draft: Draft, *, now: datetime) -> Article:
     """The record for `draft`, or BadInput when it cannot be one (no title...)."""
+    try:
+        return _normalise(draft, now=now)
+    except BadInput as exc:
+        label = draft.extra.get("label")
+        if not label:
+            raise
+        raise BadInput(f"{label}: {exc}") from exc
+
+
+def _normalise(draft: Draft, *, now: datetime) -> Article:
     title = clean_inline(draft.title)
     body = clean_body(draft.body)
     if title is None:
@@ -64,8 +80,8 @@ def normalise(draft: Draft, *, now: datetime) -> Article:
 
 def _record_id(draft: Draft, url: str | None, source: Source, digest: str) -> str:
     carried = (draft.record_id or "").strip()
-    if carried:
-        return carried
+    if carried and url is None:
+        return carried  # the Article model checks it against the safe id pattern
     return record_id(identity_key(url, source, draft.path, content_hash=digest))
 
 
@@ -100,24 +116,9 @@ def _authors(draft: Draft) -> list[Author]:
 
 
 def _merge(first: list[str], second: list[str]) -> list[str]:
-    out: list[str] = []
-    for handle in first + second:
-        handle = handle.strip()
-        if handle in ("", "@"):
-            continue
-        if not handle.startswith("@"):
-            handle = "@" + handle
-        if handle.casefold() not in {h.casefold() for h in out}:
-            out.append(handle)
-    return out
+    handles = (h.strip() for h in first + second)
+    return unique(h if h.startswith("@") else "@" + h for h in handles if h not in ("", "@"))
 
 
 def _tags(tags: tuple[str, ...]) -> list[str]:
-    out: list[str] = []
-    seen: set[str] = set()
-    for tag in tags:
-        cleaned = clean_inline(tag)
-        if cleaned and cleaned.casefold() not in seen:
-            seen.add(cleaned.casefold())
-            out.append(cleaned)
-    return out
+    return unique(t for t in map(clean_inline, tags) if t)

@@ -69,8 +69,13 @@ class Article(BaseModel):
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
 
     def content(self) -> dict[str, Any]:
-        """The record without the fields the store owns: what decides 'unchanged'."""
-        return self.model_dump(mode="json", exclude=set(STORE_FIELDS))
+        """What decides 'unchanged': the record without the store's fields and its source.
+
+        The same article (same identity) carried by a second feed or file is not a
+        change: the record keeps the source it was first seen in, instead of
+        flipping between sources on every poll.
+        """
+        return self.model_dump(mode="json", exclude={*STORE_FIELDS, "source"})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from worker.errors import StorageError
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -35,6 +37,18 @@ class Settings(BaseSettings):
     queue: str = "newsworker"
     concurrency: int | None = None
 
+    # Feed polling (README, "Scheduling").
+    dispatch_interval: float = Field(default=5.0, gt=0)
+    dispatch_batch: int = Field(default=500, gt=0)
+    host_concurrency: int = Field(default=2, gt=0)
+    feed_min_interval: float = Field(default=300.0, gt=0)
+    feed_max_interval: float = Field(default=24 * 3600.0, gt=0)
+    feed_broken_after: int = Field(default=8, gt=0)
+    fetch_connect_timeout: float = Field(default=10.0, gt=0)
+    fetch_timeout: float = Field(default=30.0, gt=0)
+    max_feed_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    user_agent: str | None = None
+
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 
@@ -43,7 +57,7 @@ class Settings(BaseSettings):
 
     def require_redis_url(self) -> str:
         if not self.redis_url:
-            raise RuntimeError("no Redis URL configured (set NEWSWORKER_REDIS_URL)")
+            raise StorageError("no Redis URL configured (set NEWSWORKER_REDIS_URL)")
         return self.redis_url
 
 

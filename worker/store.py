@@ -4,7 +4,7 @@ Layout (prefix `nw:` by default; only `article:{id}` and `events` are public):
 
     article:{id}          string   the record as JSON (what `articles get --json` prints)
     idx:time              zset     id -> published_at (or ingested_at) epoch, for newest-first
-    idx:ingested          zset     id -> ingested_at epoch, for retention
+    idx:modified          zset     id -> modified_at epoch, for retention
     idx:source:{kind}:{s} zset     id -> same score as idx:time, per source
     idx:url               hash     canonical url -> id
     idx:hash              hash     content_hash -> id
@@ -58,8 +58,8 @@ return 1
 # Conflicts only happen when writers race on one id; back off a little and re-read.
 _MAX_ROUNDS = 50
 
-# Remove records ingested before ARGV[1] (epoch), at most ARGV[2] of them, with
-# every index entry; returns how many went. KEYS: idx:time, idx:ingested,
+# Remove records last modified before ARGV[1] (epoch), at most ARGV[2] of them, with
+# every index entry; returns how many went. KEYS: idx:time, idx:modified,
 # idx:url, idx:hash; ARGV[3] is the key prefix.
 _PURGE_SCRIPT = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -163,7 +163,7 @@ class ArticleStore:
                 if decided.outcome == "unchanged":
                     results[index] = decided
                     continue
-                old = Article.model_validate_json(raw) if raw else None
+                old = _parse_or_none(raw)
                 self._queue_write(pipe, decided, old, raw)
                 writes.append((index, decided))
             answers = pipe.execute() if writes else []
@@ -185,7 +185,7 @@ class ArticleStore:
         keys = [
             self.article_key(article.id),
             self._key("idx:time"),
-            self._key("idx:ingested"),
+            self._key("idx:modified"),
             self._key("idx:url"),
             self._key("idx:hash"),
             self.events_key,
@@ -197,7 +197,7 @@ class ArticleStore:
             article.to_json(),
             article.id,
             _epoch(article.published_at or article.ingested_at),
-            _epoch(article.ingested_at),
+            _epoch(article.modified_at),
             article.url or "",
             (old.url or "") if old else "",
             article.content_hash,
@@ -208,9 +208,12 @@ class ArticleStore:
         ]
         self._write(keys=keys, args=args, client=pipe)
 
-    def purge_ingested_before(self, cutoff: datetime, *, batch: int = 500) -> int:
-        """Delete records ingested before `cutoff` with their index entries (retention)."""
-        keys = [self._key(k) for k in ("idx:time", "idx:ingested", "idx:url", "idx:hash")]
+    def purge_modified_before(self, cutoff: datetime, *, batch: int = 500) -> int:
+        """Delete records last modified before `cutoff`, with their index entries (retention).
+
+        A record still being updated is kept however old its first ingest.
+        """
+        keys = [self._key(k) for k in ("idx:time", "idx:modified", "idx:url", "idx:hash")]
         removed = 0
         while True:
             try:
@@ -250,7 +253,15 @@ def _decide(article: Article, raw: str | None, stamp: str) -> StoreResult:
             update={"version": 1, "ingested_at": stamp, "modified_at": stamp}
         )
         return StoreResult("created", fresh)
-    old = Article.model_validate_json(raw)
+    try:
+        old = Article.model_validate_json(raw)
+    except ValueError:
+        # A stored value that is not a valid record (written by hand, or by a newer
+        # schema): replace it rather than fail every write for this id forever.
+        fresh = article.model_copy(
+            update={"version": 1, "ingested_at": stamp, "modified_at": stamp}
+        )
+        return StoreResult("updated", fresh)
     if old.content() == article.content():
         return StoreResult("unchanged", old)
     changed = article.model_copy(
@@ -281,3 +292,12 @@ def _sha1(value: str) -> str:
 
 def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _parse_or_none(raw: str | None) -> Article | None:
+    if raw is None:
+        return None
+    try:
+        return Article.model_validate_json(raw)
+    except ValueError:
+        return None

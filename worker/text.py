@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import html_text
 from lxml import etree
@@ -21,6 +22,8 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WS_RE = re.compile(r"\s+")
 _BLANK_LINE_RE = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _WORD_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
+# Sentence punctuation at the end of a line, before closing quotes or brackets.
+SENTENCE_END_RE = re.compile(r"[.!?:;…][\"'”’»)\]]*$")
 
 
 def nfc(value: str) -> str:
@@ -96,6 +99,18 @@ def to_plain(value: str | None) -> str:
     if not value:
         return ""
     return html_to_text(value) if looks_like_html(value) else clean_body(value)
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    """`values` in order without repeats that differ only in case; the first spelling wins."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        key = value.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
 
 
 def word_count(text: str) -> int:

@@ -3,7 +3,9 @@
 Choice: by file extension; by sniffing the content when the extension is missing
 or unknown (XML feed root, HTML, JSON, `---` front matter, else plain text). A
 plain-text file that opens with YAML front matter is read as Markdown.
-Every failure is a `BadInput` (or `ParseError`) with a reason.
+Every failure is a `BadInput` (or `ParseError`) with a reason; a document that
+yields nothing (a feed file without entries, an empty JSON list) is one too, since
+a file was given to be stored. A polled feed (`read_feed`) may be empty.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import replace
 from pathlib import PurePath
 
 from worker.decode import charset_from_content_type, decode_bytes
-from worker.errors import ParseError
+from worker.errors import BadInput, ParseError
 from worker.readers import feedfile, html, jsonfeed, jsonrecords, markdown, plaintext
 from worker.record import Draft, Source
 
@@ -52,11 +54,15 @@ def read_document(
     text = decode_bytes(data, charset_from_content_type(content_type))
     kind = _kind_from_name(name) or _kind_from_name(path) or sniff(text)
     if kind == "feed":
-        return feedfile.read(data, name=name, path=path, content_type=content_type)
-    if kind in ("json", "ndjson"):
-        return _read_json(text, name=name, path=path, ndjson=kind == "ndjson")
-    reader = _TEXT_READERS[kind]
-    return reader(text, name=name, path=path)
+        drafts = feedfile.read(data, name=name, path=path, content_type=content_type)
+    elif kind in ("json", "ndjson"):
+        drafts = _read_json(text, name=name, path=path, ndjson=kind == "ndjson")
+    else:
+        drafts = _TEXT_READERS[kind](text, name=name, path=path)
+    if not drafts:
+        what = "feed has no entries" if kind == "feed" else "no records in it"
+        raise BadInput(f"{name}: {what}")
+    return drafts
 
 
 def read_feed(data: bytes, *, url: str, content_type: str | None = None) -> list[Draft]:
@@ -134,7 +140,10 @@ def _read_text(text: str, *, name: str, path: str | None) -> list[Draft]:
 def _read_json(text: str, *, name: str, path: str | None, ndjson: bool) -> list[Draft]:
     values = jsonrecords.load(text, name=name, ndjson=ndjson)
     if len(values) == 1 and jsonfeed.is_json_feed(values[0][1]):
-        return jsonfeed.read(values[0][1], name=name, path=path)
+        drafts = jsonfeed.read(values[0][1], name=name, path=path)
+        if not drafts:
+            raise BadInput(f"{name}: feed has no entries")
+        return drafts
     return jsonrecords.read(values, name=name, path=path)
 
 

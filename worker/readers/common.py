@@ -1,4 +1,4 @@
-"""Small helpers the format readers share: file sources and loose value coercion."""
+"""Small helpers the format readers share: file sources, loose value coercion, authors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from worker.record import Source
+from worker.bylines import split_byline
+from worker.record import RawAuthor, Source
 
 
 def file_uri(path: str | None) -> str | None:
@@ -55,6 +56,23 @@ def as_list(value: Any, *, split: str | None = ",") -> list[str]:
     return [t for t in (as_text(p) for p in parts) if t]
 
 
+def raw_authors(value: Any, *, split: bool = False) -> list[RawAuthor]:
+    """Authors given as a string, a list, or mappings with name, bio (or description)
+    and handles (or twitter). With `split`, one string may name several ("A and B").
+    """
+    out: list[RawAuthor] = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            name = as_text(item.get("name"))
+            if name:
+                handles = as_list(item.get("handles")) + as_list(item.get("twitter"))
+                bio = as_text(item.get("bio") or item.get("description"))
+                out.append(RawAuthor(name=name, bio=bio, handles=tuple(handles)))
+        elif (text := as_text(item)) is not None:
+            out += [RawAuthor(name=n) for n in (split_byline(text) if split else [text])]
+    return out
+
+
 def is_http_url(value: str | None) -> bool:
     return bool(value) and str(value).lower().startswith(("http://", "https://"))
 
@@ -69,3 +87,11 @@ def entry_path(path: str | None, identity: str | None, title: str, body: str) ->
         return path
     digest = hashlib.sha256(f"{title}\x1f{body}".encode()).hexdigest()[:16]
     return f"{path}#entry-{digest}"
+
+
+def entry_label(position: int, entry_id: str | None, *, key: str = "guid") -> str:
+    """How messages name one entry of a feed: "entry 3 (guid abc)"."""
+    if not entry_id:
+        return f"entry {position}"
+    shown = entry_id if len(entry_id) <= 80 else entry_id[:77] + "..."
+    return f"entry {position} ({key} {shown})"

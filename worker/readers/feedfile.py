@@ -3,6 +3,9 @@
 feedparser does the parsing (with its own XML-aware encoding detection, so it gets
 the original bytes). Per entry: the body is the longest of the content values and
 the description, as plain text; the summary is the description when it differs.
+The description is the entry's own: feedparser fills a missing `summary` with
+the raw content markup, which is not one. Each Draft carries its position and
+guid in `extra["label"]` ("entry 3 (guid ...)") for messages about it.
 A malformed ("bozo") document keeps the entries feedparser recovered; one with no
 entries fails with feedparser's reason.
 """
@@ -17,9 +20,9 @@ import feedparser
 
 from worker.dates import to_rfc3339_utc
 from worker.errors import ParseError
-from worker.readers.common import entry_path, file_source
+from worker.readers.common import entry_label, entry_path, file_source
 from worker.record import Draft, RawAuthor, Source
-from worker.text import clean_body, html_to_text
+from worker.text import clean_body, html_to_text, to_plain
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 _EMAIL_NAME_RE = re.compile(r"^\s*[^@\s]+@[^@\s]+\s*\((.*)\)\s*$")
@@ -48,7 +51,10 @@ def read(
             raise ParseError(f"{name}: not a feed (no RSS, Atom or RDF root element)")
         return []
     feed = parsed.get("feed") or {}
-    return [_entry(entry, feed, path=path, fetched_from=fetched_from) for entry in entries]
+    return [
+        _entry(entry, feed, index, path=path, fetched_from=fetched_from)
+        for index, entry in enumerate(entries, start=1)
+    ]
 
 
 def _parse(data: bytes, name: str, content_type: str | None) -> Any:
@@ -75,10 +81,13 @@ def _expat_reason(exc: object) -> str:
     return f"line {match.group(1)}, column {match.group(2)}: {match.group(3)}"
 
 
-def _entry(entry: Any, feed: Any, *, path: str | None, fetched_from: str | None) -> Draft:
+def _entry(
+    entry: Any, feed: Any, index: int, *, path: str | None, fetched_from: str | None
+) -> Draft:
     title = _detail_text(entry.get("title_detail"), entry.get("title"))
-    description = _detail_text(entry.get("summary_detail"), entry.get("summary"))
-    contents = [_detail_text(c, c.get("value")) for c in entry.get("content") or []]
+    raw_contents = entry.get("content") or []
+    description = _description(entry, [c.get("value") for c in raw_contents])
+    contents = [_detail_text(c, c.get("value")) for c in raw_contents]
     body = max([description, *contents], key=len)
     guid = _str(entry.get("id"))
     link = _str(entry.get("link"))
@@ -104,7 +113,20 @@ def _entry(entry: Any, feed: Any, *, path: str | None, fetched_from: str | None)
         tags=tuple(_tags(entry)),
         url=link,
         path=entry_path(path, guid or link, title, body),
+        extra={"label": entry_label(index, guid)},
     )
+
+
+def _description(entry: Any, raw_contents: list[Any]) -> str:
+    """The entry's own summary/description as plain text; "" when it has none."""
+    # dict.get: feedparser answers a missing summary with the content's raw markup.
+    detail = dict.get(entry, "summary_detail")
+    if detail:
+        return _detail_text(detail, None)
+    raw = dict.get(entry, "summary")
+    if not isinstance(raw, str) or raw in raw_contents:
+        return ""
+    return to_plain(raw)
 
 
 def _detail_text(detail: Any, fallback: Any) -> str:

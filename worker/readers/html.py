@@ -4,16 +4,25 @@ Metadata precedence: explicit tags first (`article:published_time`, canonical li
 `<html lang>`, `article:tag`), then what trafilatura found. Its date is used only
 when the page has no explicit one and never guessed from the text (extensive
 search off). Without main text, the text of the whole page is the body.
+
+Paragraphs: trafilatura's text has one paragraph per line, except on short pages
+where its fallback extractor returns the whole article as one line. Then the
+body is re-read, paragraphs kept, from the smallest page element holding that
+text. At the top of the body, a line repeating the title, a byline of the found
+authors and a dateline ("Posted on March 5, 2024") are dropped.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import lxml.html
 import trafilatura
 from lxml import etree
 
+from worker.bylines import read_byline, split_byline
+from worker.dates import dateline
 from worker.errors import BadInput, ParseError
 from worker.readers.common import file_source
 from worker.record import Draft
@@ -21,6 +30,9 @@ from worker.text import clean_inline, html_to_text, join_paragraphs
 
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}
 _PUBLISHED = ("article:published_time", "og:published_time", "datePublished", "date", "dc.date")
+_WS_RE = re.compile(r"\s+")
+# How far down a byline or dateline may sit above the article text.
+_LEAD_LINES = 3
 _MODIFIED = ("article:modified_time", "og:updated_time", "dateModified", "last-modified")
 
 
@@ -30,7 +42,8 @@ def read(text: str, *, name: str, path: str | None) -> list[Draft]:
     meta = _meta(tree)
     extracted = _extract(text)
     title = _get(extracted, "title") or meta.get("og:title") or _node_text(tree, "//title")
-    body = _body(extracted, title) or html_to_text(text)
+    byline = meta.get("author") or _get(extracted, "author")
+    body = _body(extracted, tree, title, split_byline(byline)) or html_to_text(text)
     if not body and not title:
         raise BadInput(f"{name}: no text in the HTML page")
     tags = meta.get_all("article:tag") + meta.get_all("keywords", split=True)
@@ -41,7 +54,7 @@ def read(text: str, *, name: str, path: str | None) -> list[Draft]:
             body=body,
             summary=meta.get("og:description") or meta.get("description"),
             source=file_source(path, name=meta.get("og:site_name") or _get(extracted, "sitename")),
-            byline=meta.get("author") or _get(extracted, "author"),
+            byline=byline,
             published=meta.first(_PUBLISHED) or _get(extracted, "date"),
             updated=meta.first(_MODIFIED),
             language=tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
@@ -125,12 +138,43 @@ def _get(extracted: Any, attr: str) -> Any:
     return value if value else None
 
 
-def _body(extracted: Any, title: str | None) -> str:
-    """trafilatura's text: one paragraph per line; a repeated headline dropped."""
+def _body(extracted: Any, tree: Any, title: str | None, authors: list[str]) -> str:
+    """trafilatura's text as paragraphs, without a repeated headline or byline."""
     text = _get(extracted, "text")
     if not isinstance(text, str):
         return ""
-    paras = [p for p in (clean_inline(line) for line in text.split("\n")) if p]
+    if "\n" in text.strip():
+        paras = [p for p in (clean_inline(line) for line in text.split("\n")) if p]
+    else:
+        paras = _paragraphs_around(tree, text)
+    return join_paragraphs(_drop_lead(paras, title, authors))
+
+
+def _paragraphs_around(tree: Any, text: str) -> list[str]:
+    """The paragraphs of the smallest element whose text is `text` (whitespace aside)."""
+    target = _WS_RE.sub("", text)
+    best: Any = None
+    best_size = 0
+    for node in tree.iter():
+        if not isinstance(node.tag, str) or node.tag in ("script", "style"):
+            continue
+        content = _WS_RE.sub("", node.text_content())
+        if target in content and (best is None or len(content) <= best_size):
+            best, best_size = node, len(content)
+    if best is None:
+        return [p for p in [clean_inline(text)] if p]
+    return html_to_text(lxml.html.tostring(best, encoding="unicode")).split("\n\n")
+
+
+def _drop_lead(paras: list[str], title: str | None, authors: list[str]) -> list[str]:
+    """Drop, from the top, the title again, a byline of the found authors, a dateline."""
     if paras and title and paras[0] == clean_inline(title):
         paras = paras[1:]
-    return join_paragraphs(paras)
+    wanted = {a.casefold() for a in authors}
+    lead = paras[:_LEAD_LINES]
+    for para in paras[:_LEAD_LINES]:
+        byline = read_byline(para)
+        names = {n.casefold() for n in byline.names} if byline is not None else set()
+        if (names and names <= wanted) or dateline(para) is not None:
+            lead.remove(para)
+    return lead + paras[_LEAD_LINES:]

@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from worker.errors import ParseError
-from worker.readers.common import as_list, as_text, entry_path, file_source
+from worker.readers.common import (
+    as_list,
+    as_text,
+    entry_label,
+    entry_path,
+    file_source,
+    raw_authors,
+)
 from worker.record import Draft, RawAuthor
 from worker.text import clean_body, html_to_text, to_plain
 
@@ -30,8 +37,8 @@ def read(feed: dict[str, Any], *, name: str, path: str | None) -> list[Draft]:
         raise ParseError(f"{name}: JSON Feed without an items list")
     feed_authors = _authors(feed)
     return [
-        _item(item, feed, feed_authors, name=name, path=path)
-        for item in items
+        _item(item, feed, feed_authors, index, name=name, path=path)
+        for index, item in enumerate(items, start=1)
         if isinstance(item, dict)
     ]
 
@@ -40,6 +47,7 @@ def _item(
     item: dict[str, Any],
     feed: dict[str, Any],
     feed_authors: list[RawAuthor],
+    index: int,
     *,
     name: str,
     path: str | None,
@@ -67,15 +75,10 @@ def _item(
         tags=tuple(as_list(item.get("tags"), split=None)),
         url=as_text(item.get("url")) or as_text(item.get("external_url")),
         path=entry_path(path, entry_id or as_text(item.get("url")), str(item.get("title")), body),
+        extra={"label": entry_label(index, entry_id, key="id")},
     )
 
 
 def _authors(holder: dict[str, Any]) -> list[RawAuthor]:
     value = holder.get("authors")
-    if not isinstance(value, list):
-        value = [holder.get("author")]
-    out = []
-    for author in value:
-        if isinstance(author, dict) and as_text(author.get("name")):
-            out.append(RawAuthor(name=str(as_text(author.get("name")))))
-    return out
+    return raw_authors(value if isinstance(value, list) else holder.get("author"))

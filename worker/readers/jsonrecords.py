@@ -1,7 +1,9 @@
 """JSON exports of Article records (re-import): one object, a list, or NDJSON.
 
-Each record keeps its `id` (Draft.record_id) so a re-import updates the same
-record. Field names are the record's own (DESIGN.md); unknown fields are ignored.
+Each record carries its `id` (Draft.record_id): a record without a URL keeps it,
+so a re-import updates the same record; one with a URL gets the id of its URL
+(normalise), as it did when first stored. Field names are the record's own
+(DESIGN.md); unknown fields are ignored.
 A record without an id or URL in a multi-record file gets its content as
 identity, since the file path is shared by all of them.
 """
@@ -12,8 +14,8 @@ import json
 from typing import Any
 
 from worker.errors import BadInput, ParseError
-from worker.readers.common import as_list, as_text, file_source
-from worker.record import Draft, RawAuthor, Source, SourceKind
+from worker.readers.common import as_list, as_text, file_source, raw_authors
+from worker.record import Draft, Source, SourceKind
 
 
 def load(text: str, *, name: str, ndjson: bool) -> list[tuple[int, Any]]:
@@ -50,12 +52,17 @@ def read(values: list[tuple[int, Any]], *, name: str, path: str | None) -> list[
             items.append((f"line {lineno}", value))
     single = len(items) == 1
     return [
-        _draft(item, where=f"{name}: {where}", path=path if single else None)
+        _draft(
+            item,
+            where=f"{name}: {where}",
+            path=path if single else None,
+            extra={} if single else {"label": where},
+        )
         for where, item in items
     ]
 
 
-def _draft(record: Any, *, where: str, path: str | None) -> Draft:
+def _draft(record: Any, *, where: str, path: str | None, extra: dict[str, Any]) -> Draft:
     if not isinstance(record, dict):
         raise BadInput(f"{where}: not a record (a JSON object expected)")
     title = as_text(record.get("title"))
@@ -68,7 +75,7 @@ def _draft(record: Any, *, where: str, path: str | None) -> Draft:
         summary=as_text(record.get("summary")),
         body=body if isinstance(body, str) else "",
         source=_source(record.get("source"), path),
-        authors=tuple(_authors(record.get("authors"))),
+        authors=tuple(raw_authors(record.get("authors"))),
         published=as_text(record.get("published_at")),
         updated=as_text(record.get("updated_at")),
         language=as_text(record.get("language")),
@@ -76,6 +83,7 @@ def _draft(record: Any, *, where: str, path: str | None) -> Draft:
         url=as_text(record.get("url")),
         path=path,
         record_id=as_text(record.get("id")),
+        extra=extra,
     )
 
 
@@ -90,19 +98,6 @@ def _source(value: Any, path: str | None) -> Source:
         feed_url=as_text(value.get("feed_url")),
         entry_id=as_text(value.get("entry_id")),
     )
-
-
-def _authors(value: Any) -> list[RawAuthor]:
-    out = []
-    for item in value if isinstance(value, list) else []:
-        if isinstance(item, dict):
-            name = as_text(item.get("name"))
-            if name:
-                handles = tuple(as_list(item.get("handles"), split=None))
-                out.append(RawAuthor(name=name, bio=as_text(item.get("bio")), handles=handles))
-        elif as_text(item):
-            out.append(RawAuthor(name=str(as_text(item))))
-    return out
 
 
 def _reason(exc: json.JSONDecodeError) -> str:

@@ -5,7 +5,13 @@ authors (a string, a list of strings, or mappings with name, bio, twitter or
 handles), date, updated, url, tags / keywords / categories, language / lang,
 source / site. The body is rendered with markdown-it-py and reduced to plain text
 paragraphs; without a front-matter title, a leading level-1 heading is the title,
-else a first paragraph that is one short line.
+else a first paragraph that is one short line. A first body paragraph that is a
+byline ("By NAME", "*By NAME*", "**By NAME | DATE**") is the byline, not body.
+
+Front matter is read with YAML's safe loader, except that dates stay strings: they
+go through worker/dates.py like every other date, so `date: 2024-02-30` is an
+unreadable date (null), not a failure. YAML that cannot be loaded at all is a
+ParseError with the reason.
 """
 
 from __future__ import annotations
@@ -16,14 +22,25 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
-from worker.bylines import split_byline
+from worker.bylines import read_byline
 from worker.errors import ParseError
-from worker.readers.common import as_list, as_text, file_source, is_http_url
-from worker.record import Draft, RawAuthor
+from worker.readers.common import as_list, as_text, file_source, is_http_url, raw_authors
+from worker.record import Draft
 from worker.text import html_to_text
 
 FRONT_MATTER_RE = re.compile(r"\A\ufeff?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _MAX_IMPLICIT_TITLE = 200
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader without implicit timestamps: `2024-13-45` stays a string."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def has_front_matter(text: str) -> bool:
@@ -40,6 +57,10 @@ def read(text: str, *, name: str, path: str | None) -> list[Draft]:
     body = html_to_text(markdown.render(body_source))
     if title is None:
         title, body = _take_first_line(body)
+    first, _, rest = body.partition("\n\n")
+    byline = read_byline(first) if first else None
+    if byline is not None:
+        body = rest
     subtitle = as_text(meta.get("subtitle") or meta.get("dek"))
     description = as_text(meta.get("description"))
     summary = as_text(meta.get("summary"))
@@ -58,8 +79,13 @@ def read(text: str, *, name: str, path: str | None) -> list[Draft]:
             summary=summary or description,
             body=body,
             source=file_source(path, name=source),
-            authors=tuple(_authors(meta.get("authors")) + _authors(meta.get("author"))),
-            published=as_text(meta.get("date") or meta.get("published")),
+            authors=tuple(
+                raw_authors(meta.get("authors"), split=True)
+                + raw_authors(meta.get("author"), split=True)
+            ),
+            byline=byline.text if byline else None,
+            published=as_text(meta.get("date") or meta.get("published"))
+            or (byline.date if byline else None),
             updated=as_text(meta.get("updated") or meta.get("modified")),
             language=as_text(meta.get("language") or meta.get("lang")),
             tags=tuple(tags),
@@ -74,11 +100,15 @@ def _split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
     if match is None:
         return {}, text
     try:
-        meta = yaml.safe_load(match.group(1) or "")
+        meta = yaml.load(match.group(1) or "", Loader=_Loader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ParseError(f"{name}: bad YAML front matter: {_yaml_reason(exc)}") from exc
     except RecursionError as exc:
         raise ParseError(f"{name}: bad YAML front matter: nested too deeply") from exc
+    # Constructors of explicit tags fail with plain Python errors: `!!timestamp
+    # 2024-13-45` (ValueError), `!!int` of a huge float (OverflowError), ...
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ParseError(f"{name}: bad YAML front matter: {exc}") from exc
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -111,18 +141,3 @@ def _take_first_line(body: str) -> tuple[str | None, str]:
     if first and len(first) <= _MAX_IMPLICIT_TITLE and not first.endswith("."):
         return first, rest
     return None, body
-
-
-def _authors(value: Any) -> list[RawAuthor]:
-    items = value if isinstance(value, list) else [value]
-    out: list[RawAuthor] = []
-    for item in items:
-        if isinstance(item, dict):
-            name = as_text(item.get("name"))
-            if name:
-                handles = as_list(item.get("handles")) + as_list(item.get("twitter"))
-                bio = as_text(item.get("bio") or item.get("description"))
-                out.append(RawAuthor(name=name, bio=bio, handles=tuple(handles)))
-        else:
-            out += [RawAuthor(name=n) for n in split_byline(as_text(item))]
-    return out

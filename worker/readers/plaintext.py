@@ -14,29 +14,38 @@ Blocks are separated by blank lines:
      bio paragraphs; an @handle in them goes to handles]
 
 Heuristics, in order:
+- Blocks are separated by blank lines. A text with no blank lines at all has one
+  paragraph per line, and so does a block whose lines are too long to be
+  hard-wrapped prose (a line other than its last over 100 characters): each line
+  is then a block of its own.
 - Leading header lines are those whose key is on the list above; they may fill
   whole blocks or start the first block.
 - The title is the first block (its first line only when the block is longer than
-  300 characters, the rest being body).
+  300 characters, the rest being body). When a later line of that block is a
+  byline, the first line is the title, the lines between are the subtitle and the
+  byline is the byline ("Title\nBy Jane Doe", "Title\nDek\nBy A, B & C").
 - A block is a byline when it is one line "By X" where X reads as names
-  (capitalised words), so "By the time we arrived." stays body.
+  (capitalised words, not a time: "By Tuesday Evening" is not), so "By the time
+  we arrived." stays body; "*By X*" counts too. "By X | March 5, 2024" is a
+  byline with a date, which is `published` unless a `Date:` header says otherwise.
 - The block after the title is the subtitle when `Subtitle:`/`Dek:` was not given
   and it is a single line of at most 250 characters that does not end in sentence
   punctuation (. ! ? : ; …), and at least one body block follows it.
-- Everything from the first block starting with `Author:` is the author section:
-  each `Author:` line names one or more authors, the blocks after it are bio. A bio
-  goes to the author it names when several authors share one `Author:` line and
-  is dropped when it names none of them: it never goes to the wrong person, and
-  never into the body.
+- Everything from the first line starting with `Author:` (or `Authors:`, also in
+  the middle of a block) is the author section: each `Author:` line names one or
+  more authors, the lines and blocks after it are bio. A bio goes to the author
+  it names when several authors share one `Author:` line and is dropped when it
+  names none of them: it never goes to the wrong person, and never into the body.
 """
 
 from __future__ import annotations
 
 import re
 
-from worker.bylines import split_byline
+from worker.bylines import Byline, read_byline, split_byline
 from worker.readers.common import file_source, is_http_url
 from worker.record import Draft, RawAuthor
+from worker.text import SENTENCE_END_RE
 
 Block = list[str]
 
@@ -66,11 +75,11 @@ _HEADER_KEYS = {
 }
 _HEADER_RE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,15}?)\s*:\s*(.*?)\s*$")
 _AUTHOR_LINE_RE = re.compile(r"^\s*authors?\s*:\s*(.*?)\s*$", re.IGNORECASE)
-_BYLINE_RE = re.compile(r"^\s*by\s+(\S.*?)\s*$", re.IGNORECASE)
-_SENTENCE_END_RE = re.compile(r"[.!?:;…][\"'”’»)\]]*$")
-_NAME_PARTICLES = frozenset({"de", "van", "von", "der", "den", "la", "le", "al", "bin", "da", "di"})
 _MAX_TITLE = 300
 _MAX_SUBTITLE = 250
+# Hard-wrapped prose keeps its lines shorter than this; a longer line that is not
+# the last of its block is a whole paragraph.
+_MAX_WRAPPED_LINE = 100
 
 
 def read(text: str, *, name: str, path: str | None) -> list[Draft]:
@@ -78,16 +87,26 @@ def read(text: str, *, name: str, path: str | None) -> list[Draft]:
     blocks = _blocks(text)
     headers, blocks = _take_headers(blocks)
     title = _first(headers, "title")
+    lead_subtitle: str | None = None
+    byline: Byline | None = None
     if title is None and blocks:
-        title, blocks = _take_title(blocks)
-    byline = _take_byline(blocks)
+        title, lead_subtitle, byline, blocks = _take_title(blocks)
+    byline = byline or _take_byline(blocks)
     subtitle = _first(headers, "subtitle")
+    if subtitle is not None and lead_subtitle is not None:
+        blocks.insert(0, [lead_subtitle])  # the header names the subtitle: this is body
+    elif subtitle is None:
+        subtitle = lead_subtitle
     if subtitle is None and blocks and _looks_like_subtitle(blocks[0], len(blocks) - 1):
         subtitle = " ".join(blocks.pop(0))
     byline = byline or _take_byline(blocks)
     blocks, authors = _take_author_section(blocks)
-    if byline is None and blocks and _is_byline(blocks[-1]):
-        byline = _byline_name(blocks.pop())
+    if byline is None and blocks:
+        byline = _byline(blocks[-1])
+        if byline is not None:
+            blocks.pop()
+    if byline is not None and byline.date and "published" not in headers:
+        headers["published"] = [byline.date]
     return [_draft(headers, title, subtitle, byline, blocks, authors, path)]
 
 
@@ -95,7 +114,7 @@ def _draft(
     headers: dict[str, list[str]],
     title: str | None,
     subtitle: str | None,
-    byline: str | None,
+    byline: Byline | None,
     blocks: list[Block],
     authors: list[RawAuthor],
     path: str | None,
@@ -112,7 +131,7 @@ def _draft(
         body="\n\n".join(" ".join(block) for block in blocks),
         source=file_source(path, name=source),
         authors=tuple(header_authors + authors),
-        byline=byline,
+        byline=byline.text if byline else None,
         published=_first(headers, "published"),
         updated=_first(headers, "updated"),
         language=_first(headers, "language"),
@@ -134,7 +153,16 @@ def _blocks(text: str) -> list[Block]:
             current = []
     if current:
         blocks.append(current)
-    return blocks
+    if len(blocks) == 1:  # no blank line anywhere: one paragraph per line
+        return [[line] for line in blocks[0]]
+    return [piece for block in blocks for piece in _unwrapped(block)]
+
+
+def _unwrapped(block: Block) -> list[Block]:
+    """A block of whole-paragraph lines as one block per line; wrapped prose as is."""
+    if any(len(line) > _MAX_WRAPPED_LINE for line in block[:-1]):
+        return [[line] for line in block]
+    return [block]
 
 
 def _header(line: str) -> tuple[str, str] | None:
@@ -164,69 +192,74 @@ def _take_headers(blocks: list[Block]) -> tuple[dict[str, list[str]], list[Block
     return headers, rest
 
 
-def _take_title(blocks: list[Block]) -> tuple[str, list[Block]]:
+def _take_title(blocks: list[Block]) -> tuple[str, str | None, Byline | None, list[Block]]:
+    """The title, and a subtitle and byline when the first block holds them too."""
     first, rest = blocks[0], blocks[1:]
+    for index, line in enumerate(first[1:], start=1):
+        byline = read_byline(line)
+        if byline is not None:
+            after = first[index + 1 :]
+            subtitle = " ".join(first[1:index]) or None
+            return first[0], subtitle, byline, ([after] if after else []) + rest
     joined = " ".join(first)
     if len(joined) <= _MAX_TITLE or len(first) == 1:
-        return joined, rest
+        return joined, None, None, rest
     # A long first block is a paragraph with a title line on top.
-    return first[0], [first[1:], *rest]
+    return first[0], None, None, [first[1:], *rest]
 
 
-def _take_byline(blocks: list[Block]) -> str | None:
-    if blocks and _is_byline(blocks[0]):
-        return _byline_name(blocks.pop(0))
-    return None
+def _take_byline(blocks: list[Block]) -> Byline | None:
+    byline = _byline(blocks[0]) if blocks else None
+    if byline is not None:
+        blocks.pop(0)
+    return byline
 
 
-def _is_byline(block: Block) -> bool:
-    if len(block) != 1 or len(block[0]) > 150:
-        return False
-    match = _BYLINE_RE.match(block[0])
-    if match is None or _SENTENCE_END_RE.search(match.group(1).rstrip(".")) is not None:
-        return False
-    names = split_byline(match.group(1))
-    return bool(names) and all(_looks_like_name(n) for n in names)
-
-
-def _byline_name(block: Block) -> str:
-    return block[0]  # split_byline strips the "By" later
-
-
-def _looks_like_name(name: str) -> bool:
-    words = name.replace(",", " ").split()
-    if not 1 <= len(words) <= 6:
-        return False
-    return all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words)
+def _byline(block: Block) -> Byline | None:
+    return read_byline(block[0]) if len(block) == 1 else None
 
 
 def _looks_like_subtitle(block: Block, blocks_after: int) -> bool:
     if len(block) != 1 or blocks_after < 1:
         return False
     line = block[0]
-    if len(line) > _MAX_SUBTITLE or _is_byline(block) or _AUTHOR_LINE_RE.match(line):
+    if len(line) > _MAX_SUBTITLE or _byline(block) or _AUTHOR_LINE_RE.match(line):
         return False
-    return _SENTENCE_END_RE.search(line) is None
+    return SENTENCE_END_RE.search(line) is None
 
 
 def _take_author_section(blocks: list[Block]) -> tuple[list[Block], list[RawAuthor]]:
-    """Split off `Author: NAME` and the bio blocks after it."""
-    start = next((i for i, b in enumerate(blocks) if _AUTHOR_LINE_RE.match(b[0])), None)
+    """Split off `Author: NAME` and the bio after it, from the first such line on."""
+    start = next(
+        (
+            (i, j)
+            for i, block in enumerate(blocks)
+            for j, line in enumerate(block)
+            if _AUTHOR_LINE_RE.match(line)
+        ),
+        None,
+    )
     if start is None:
         return blocks, []
+    i, j = start
+    body = blocks[:i] + ([blocks[i][:j]] if j else [])
     authors: list[RawAuthor] = []
     names: list[str] = []
     bios: list[str] = []
-    for block in blocks[start:]:
-        match = _AUTHOR_LINE_RE.match(block[0])
-        if match is not None:
+    for block in [blocks[i][j:], *blocks[i + 1 :]]:
+        lines: list[str] = []
+        for line in block:
+            match = _AUTHOR_LINE_RE.match(line)
+            if match is None:
+                lines.append(line)
+                continue
+            bios += [" ".join(lines)] if lines else []
+            lines = []
             authors += _with_bios(names, bios)
             names, bios = split_byline(match.group(1)), []
-            block = block[1:]
-        if block:
-            bios.append(" ".join(block))
+        bios += [" ".join(lines)] if lines else []
     authors += _with_bios(names, bios)
-    return blocks[:start], authors
+    return body, authors
 
 
 def _with_bios(names: list[str], bios: list[str]) -> list[RawAuthor]:

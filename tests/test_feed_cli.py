@@ -1,0 +1,110 @@
+"""The feed commands through a real worker process: `feeds ...` and `poll --wait --json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import WorkerProcess
+
+FEEDS = Path(__file__).parent / "feeds"
+FEED_FIELDS = {
+    "id", "url", "name", "status", "last_status", "etag", "last_modified", "error_count",
+    "last_error", "last_polled_at", "next_poll_at", "entries_total",
+}  # fmt: skip
+
+
+def serve(httpserver: HTTPServer, name: str, path: str) -> str:
+    httpserver.expect_request(path).respond_with_data(
+        (FEEDS / name).read_bytes(), content_type="application/rss+xml"
+    )
+    return httpserver.url_for(path)
+
+
+def test_add_poll_list_show(celery_worker: WorkerProcess, httpserver: HTTPServer) -> None:
+    cli = celery_worker.cli
+    url = serve(httpserver, "rss20.xml", "/cli/rss")
+    code, docs = cli.json_lines("feeds", "add", url, "--name", "Wire", "--json")
+    assert code == 0
+    feed = docs[0]
+    assert set(feed) >= FEED_FIELDS
+    assert (feed["name"], feed["status"], feed["entries_total"]) == ("Wire", "ok", 0)
+    assert feed["next_poll_at"].endswith("Z")
+
+    code, again = cli.json_lines("feeds", "add", url, "--json")
+    assert again[0]["id"] == feed["id"]
+
+    code, lines = cli.json_lines("poll", feed["id"], "--wait", "--json")
+    assert code == 0
+    assert lines == [
+        {"feed": feed["id"], "url": url, "outcome": "ok", "http_status": 200,
+         "new": 2, "updated": 0, "unchanged": 0, "error": None}
+    ]  # fmt: skip
+    code, lines = cli.json_lines("poll", url, "--wait", "--json")
+    assert lines[0]["outcome"] == "not_modified"
+
+    code, shown = cli.json_lines("feeds", "show", feed["id"], "--json")
+    assert shown[0]["entries_total"] == 2
+    assert shown[0]["last_status"] == 200
+    assert shown[0]["last_polled_at"]
+
+    code, listed = cli.json_lines("feeds", "list", "--json")
+    assert feed["id"] in [f["id"] for f in listed]
+
+    code, records = cli.json_lines("articles", "list", "--feed", feed["id"], "--json")
+    assert sorted(r["title"] for r in records) == [
+        "Council approves budget",
+        "Harbour reopens after storm",
+    ]
+
+    human = cli.run("feeds", "list")
+    assert "STATUS" in human.stdout and url in human.stdout
+
+    status = json.loads(cli.run("status", "--json").stdout)
+    assert status["feeds"]["total"] >= 1
+
+
+def test_bad_url_and_unknown_feed(celery_worker: WorkerProcess) -> None:
+    cli = celery_worker.cli
+    done = cli.run("feeds", "add", "ftp://example.com/feed", "--json")
+    assert done.returncode == 1
+    assert "not an http(s) URL" in done.stderr
+    assert done.stdout == ""
+    assert cli.run("feeds", "show", "nope").returncode == 1
+    assert cli.run("poll").returncode == 2
+
+
+def test_poll_all_reports_each_feed_and_fails_on_any(
+    celery_worker: WorkerProcess, httpserver: HTTPServer
+) -> None:
+    cli = celery_worker.cli
+    good = serve(httpserver, "atom10.xml", "/all/good")
+    httpserver.expect_request("/all/bad").respond_with_data("nope", status=500)
+    bad = httpserver.url_for("/all/bad")
+    for url in (good, bad):
+        assert cli.run("feeds", "add", url).returncode == 0
+    code, lines = cli.json_lines("poll", "--all", "--wait", "--json")
+    assert code == 1
+    by_url = {line["url"]: line for line in lines}
+    assert by_url[good]["outcome"] in ("ok", "not_modified")
+    assert by_url[bad]["outcome"] == "failed"
+    assert by_url[bad]["http_status"] == 500
+    assert "500" in by_url[bad]["error"]
+
+
+def test_import_export_remove(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+    cli = celery_worker.cli
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head/><body>'
+        '<outline text="Imported" xmlUrl="https://imported.example/rss"/></body></opml>'
+    )
+    code, imported = cli.json_lines("feeds", "import", str(opml), "--json")
+    assert code == 0
+    assert imported[0]["name"] == "Imported"
+    exported = cli.run("feeds", "export")
+    assert 'xmlUrl="https://imported.example/rss"' in exported.stdout
+    assert cli.run("feeds", "remove", imported[0]["id"]).returncode == 0
+    assert cli.run("feeds", "show", imported[0]["id"]).returncode == 1

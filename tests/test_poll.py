@@ -1,0 +1,281 @@
+"""One poll of one feed, in-process, against a local HTTP server and the throwaway Redis."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import RedisServer
+from worker.feed_tasks import fetch_config
+from worker.fetch import Fetcher
+from worker.log import get_logger
+from worker.politeness import HostSlots
+from worker.poll import Poller
+from worker.record import Article
+from worker.services import open_services
+from worker.settings import Settings
+
+FEEDS = Path(__file__).parent / "feeds"
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def poller(redis_server: RedisServer, prefix: str) -> Iterator[Poller]:
+    settings = Settings(
+        redis_url=redis_server.url,
+        key_prefix=prefix,
+        allow_private_networks=True,
+        fetch_timeout=3,
+        fetch_connect_timeout=2,
+        feed_broken_after=3,
+    )
+    svc = open_services(settings)
+    slots = HostSlots(svc.client, prefix=prefix, limit=2, lease_seconds=30)
+    fetcher = Fetcher(fetch_config(settings))
+    yield Poller(svc, fetcher, slots, settings, random.Random(3), get_logger("test"))
+    fetcher.close()
+
+
+def serve(httpserver: HTTPServer, name: str, path: str = "/feed", **headers: str) -> str:
+    content_type = "application/feed+json" if name.endswith(".json") else "application/rss+xml"
+    httpserver.expect_request(path).respond_with_data(
+        (FEEDS / name).read_bytes(), content_type=content_type, headers=headers
+    )
+    return httpserver.url_for(path)
+
+
+def add(poller: Poller, url: str) -> str:
+    state, _ = poller.svc.feeds.add(url, now=NOW)
+    return state.id
+
+
+def records(client: redis.Redis, prefix: str) -> list[dict]:
+    keys = sorted(client.scan_iter(match=f"{prefix}article:*"))
+    return [json.loads(client.get(k)) for k in keys]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "count", "title"),
+    [
+        ("rss20.xml", 2, "Harbour reopens after storm"),
+        ("rss091.xml", 1, "Café opens downtown"),
+        ("rss10.rdf", 1, "First RDF item"),
+        ("atom03.xml", 1, "Legacy Atom entry"),
+        ("atom10.xml", 1, "Atom entry with content"),
+        ("feed.json", 1, "JSON Feed item"),
+        ("illformed.xml", 2, "Still readable entry"),
+        ("wrong_charset.xml", 1, "Café crème news"),
+    ],
+)
+def test_formats(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str,
+    fixture: str, count: int, title: str,
+) -> None:  # fmt: skip
+    feed_id = add(poller, serve(httpserver, fixture))
+    outcome = poller.poll(feed_id, now=NOW)
+    assert outcome.outcome == "ok", outcome
+    assert (outcome.new, outcome.http_status) == (count, 200)
+    stored = records(rclient, prefix)
+    assert title in [r["title"] for r in stored]
+    for record in stored:
+        assert record["source"]["kind"] == "feed"
+        assert record["source"]["feed_url"] == poller.svc.feeds.get(feed_id).url
+        assert "<p>" not in record["body"]
+    state = poller.svc.feeds.get(feed_id)
+    assert state.status == "ok"
+    assert state.entries_total == count
+
+
+def test_rss_entry_fields(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    poller.poll(add(poller, serve(httpserver, "rss20.xml")), now=NOW)
+    harbour = next(r for r in records(rclient, prefix) if r["title"].startswith("Harbour"))
+    assert harbour["url"] == "https://news.example/2024/harbour"
+    assert harbour["published_at"] == "2024-03-05T08:30:00Z"
+    assert [a["name"] for a in harbour["authors"]] == ["Jane Doe", "John Smith"]
+    assert harbour["tags"] == ["Weather"]
+    assert harbour["body"].startswith("The harbour reopened on Tuesday after a storm")
+    assert "Ferries resumed at noon & traffic was light." in harbour["body"]
+    assert harbour["language"] == "en"
+
+
+def test_etag_304_skips_parsing_and_writes_nothing(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    body = (FEEDS / "rss20.xml").read_bytes()
+
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response(body, headers={"ETag": '"v1"'}, content_type="application/rss+xml")
+
+    httpserver.expect_request("/feed").respond_with_handler(handler)
+    feed_id = add(poller, httpserver.url_for("/feed"))
+    assert poller.poll(feed_id, now=NOW).outcome == "ok"
+    events = rclient.xlen(f"{prefix}events")
+    second = poller.poll(feed_id, now=NOW + timedelta(hours=1))
+    assert (second.outcome, second.http_status) == ("not_modified", 304)
+    assert rclient.xlen(f"{prefix}events") == events
+    state = poller.svc.feeds.get(feed_id)
+    assert state.etag == '"v1"'
+    assert state.last_status == 304
+
+
+def test_last_modified_304(poller: Poller, httpserver: HTTPServer) -> None:
+    stamp = "Tue, 05 Mar 2024 10:00:00 GMT"
+    body = (FEEDS / "atom10.xml").read_bytes()
+
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-Modified-Since") == stamp:
+            return Response(status=304)
+        return Response(body, headers={"Last-Modified": stamp}, content_type="application/atom+xml")
+
+    httpserver.expect_request("/feed").respond_with_handler(handler)
+    feed_id = add(poller, httpserver.url_for("/feed"))
+    assert poller.poll(feed_id, now=NOW).outcome == "ok"
+    assert poller.poll(feed_id, now=NOW).outcome == "not_modified"
+    assert poller.svc.feeds.get(feed_id).last_modified == stamp
+
+
+def test_no_validators_identical_body_is_not_modified(
+    poller: Poller, httpserver: HTTPServer
+) -> None:
+    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    assert poller.poll(feed_id, now=NOW).outcome == "ok"
+    again = poller.poll(feed_id, now=NOW)
+    assert (again.outcome, again.http_status) == ("not_modified", 200)
+
+
+def test_changed_entry_is_an_update_and_unchanged_writes_nothing(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    original = (FEEDS / "rss20.xml").read_bytes()
+    bodies = [original, original.replace(b"seven votes to two", b"eight votes to one")]
+    httpserver.expect_ordered_request("/feed").respond_with_data(bodies[0])
+    httpserver.expect_ordered_request("/feed").respond_with_data(bodies[1])
+    feed_id = add(poller, httpserver.url_for("/feed"))
+    poller.poll(feed_id, now=NOW)
+    second = poller.poll(feed_id, now=NOW + timedelta(minutes=10))
+    assert (second.new, second.updated, second.unchanged) == (0, 1, 1)
+    budget = next(r for r in records(rclient, prefix) if r["title"].startswith("Council"))
+    assert budget["version"] == 2
+    types = [e[1]["type"] for e in rclient.xrange(f"{prefix}events")]
+    assert types == ["created", "created", "updated"]
+
+
+def test_guidless_and_duplicate_guid_entries_stay_apart(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    for name, path in (("no_guids.xml", "/a"), ("dup_guids.xml", "/b")):
+        feed_id = add(poller, serve(httpserver, name, path))
+        first = poller.poll(feed_id, now=NOW)
+        assert first.new == 2, first
+        Article.model_validate(records(rclient, prefix)[0])
+    assert len(records(rclient, prefix)) == 4
+
+
+def test_permanent_redirect_moves_the_feed_temporary_does_not(
+    poller: Poller, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=301, headers={"Location": "/new"}
+    )
+    httpserver.expect_request("/temp").respond_with_data(
+        "", status=302, headers={"Location": "/new"}
+    )
+    serve(httpserver, "atom10.xml", "/new")
+    moved = add(poller, httpserver.url_for("/old"))
+    assert poller.poll(moved, now=NOW).outcome == "ok"
+    assert poller.svc.feeds.get(moved).url == httpserver.url_for("/new")
+    assert poller.svc.feeds.find(httpserver.url_for("/new")).id == moved
+    temporary = add(poller, httpserver.url_for("/temp"))
+    assert poller.poll(temporary, now=NOW).outcome == "ok"
+    assert poller.svc.feeds.get(temporary).url == httpserver.url_for("/temp")
+
+
+def test_gone_disables_the_feed(poller: Poller, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data("gone", status=410)
+    feed_id = add(poller, httpserver.url_for("/feed"))
+    outcome = poller.poll(feed_id, now=NOW)
+    assert (outcome.outcome, outcome.http_status) == ("failed", 410)
+    state = poller.svc.feeds.get(feed_id)
+    assert state.status == "disabled"
+    assert state.next_poll_at is None
+    assert poller.svc.client.zscore(poller.svc.feeds.due_key, feed_id) is None
+    assert poller.poll(feed_id, now=NOW).error == "feed is disabled"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(poller: Poller, httpserver: HTTPServer, status: int) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        "slow down", status=status, headers={"Retry-After": "7200"}
+    )
+    feed_id = add(poller, httpserver.url_for("/feed"))
+    outcome = poller.poll(feed_id, now=NOW)
+    assert (outcome.outcome, outcome.http_status) == ("failed", status)
+    state = poller.svc.feeds.get(feed_id)
+    assert state.status == "error"
+    assert state.error_count == 1
+    assert state.next_poll_at == "2026-03-10T14:00:00Z"
+    due = poller.svc.client.zscore(poller.svc.feeds.due_key, feed_id)
+    assert due == (NOW + timedelta(hours=2)).timestamp()
+
+
+def test_errors_back_off_mark_broken_and_one_success_resets(
+    poller: Poller, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data("oops", status=500)
+    feed_id = add(poller, httpserver.url_for("/feed"))
+    waits = []
+    for attempt in range(3):
+        poller.poll(feed_id, now=NOW)
+        state = poller.svc.feeds.get(feed_id)
+        waits.append(datetime.fromisoformat(state.next_poll_at.replace("Z", "+00:00")) - NOW)
+        assert state.error_count == attempt + 1
+    assert waits[0] < waits[1] < waits[2]
+    assert state.status == "broken"  # broken_after=3 in this fixture
+    assert "500" in state.last_error
+    httpserver.clear()
+    serve(httpserver, "atom10.xml")
+    assert poller.poll(feed_id, now=NOW).outcome == "ok"
+    state = poller.svc.feeds.get(feed_id)
+    assert (state.status, state.error_count, state.last_error) == ("ok", 0, None)
+
+
+def test_unparseable_document_is_an_error_on_the_feed(
+    poller: Poller, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        "<html><body>not a feed</body></html>", content_type="text/html"
+    )
+    feed_id = add(poller, httpserver.url_for("/feed"))
+    outcome = poller.poll(feed_id, now=NOW)
+    assert outcome.outcome == "failed"
+    assert poller.svc.feeds.get(feed_id).status == "error"
+
+
+def test_loopback_refused_unless_allowed(poller: Poller, httpserver: HTTPServer) -> None:
+    strict = Settings(redis_url="redis://unused", allow_private_networks=False)
+    poller.fetcher = Fetcher(fetch_config(strict))
+    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    outcome = poller.poll(feed_id, now=NOW)
+    assert outcome.outcome == "failed"
+    assert "127.0.0.1" in (outcome.error or "")
+
+
+def test_next_poll_follows_ttl_hint(poller: Poller, httpserver: HTTPServer) -> None:
+    feed_id = add(poller, serve(httpserver, "rss20.xml"))  # <ttl>60</ttl>, entries from 2024
+    poller.poll(feed_id, now=NOW)
+    state = poller.svc.feeds.get(feed_id)
+    wait = datetime.fromisoformat(state.next_poll_at.replace("Z", "+00:00")) - NOW
+    # Old entries give the maximum interval (24 h), with ±10 % jitter.
+    assert timedelta(hours=21) <= wait <= timedelta(hours=27)

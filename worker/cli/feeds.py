@@ -1,0 +1,181 @@
+"""The feed registry (`feeds ...`) and polling now (`poll`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.cli.common import emit_json, fail, main, quiet_logging, reports_errors, services
+from worker.errors import BadInput
+from worker.feeds import FeedState
+from worker.feeds_file import parse_opml, to_opml
+
+
+@main.group()
+def feeds() -> None:
+    """The feed registry: what the scheduler polls."""
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", default=None, help="A display name.")
+@click.option("--interval", type=click.FloatRange(min=60), default=None, help="Fixed seconds.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def feeds_add(url: str, name: str | None, interval: float | None, as_json: bool) -> None:
+    """Register a feed (due at once); a URL already registered prints that feed."""
+    with services() as svc:
+        state, created = svc.feeds.add(url, now=datetime.now(UTC), name=name, interval=interval)
+    if as_json:
+        emit_json(state.public())
+    else:
+        click.echo(f"{'added' if created else 'exists'}  {state.id}  {state.url}")
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def feeds_list(as_json: bool) -> None:
+    """Every feed with its health: status, last poll, entries, errors, next poll."""
+    with services() as svc:
+        states = svc.feeds.all()
+    if as_json:
+        for state in states:
+            emit_json(state.public())
+        return
+    header = f"{'ID':<12}  {'STATUS':<8}  {'HTTP':>4}  {'ENTRIES':>7}  {'ERRORS':>6}  "
+    click.echo(header + f"{'LAST POLL':<20}  {'NEXT POLL':<20}  URL")
+    for s in states:
+        click.echo(
+            f"{s.id:<12}  {s.status:<8}  {s.last_status or '-':>4}  {s.entries_total:>7}  "
+            f"{s.error_count:>6}  {s.last_polled_at or '-':<20}  {s.next_poll_at or '-':<20}  "
+            f"{s.url}" + (f"\n{'':<12}  last error: {s.last_error}" if s.last_error else "")
+        )
+
+
+@feeds.command("show")
+@click.argument("feed")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def feeds_show(feed: str, as_json: bool) -> None:
+    """One feed, by id or URL."""
+    with services() as svc:
+        state = _find(svc.feeds.find(feed), feed)
+    if as_json:
+        emit_json(state.public())
+    else:
+        for key, value in state.public().items():
+            click.echo(f"{key:>15}: {value}")
+
+
+@feeds.command("remove")
+@click.argument("feed")
+@reports_errors
+def feeds_remove(feed: str) -> None:
+    """Stop polling a feed and forget its state (its articles stay)."""
+    with services() as svc:
+        state = _find(svc.feeds.find(feed), feed)
+        svc.feeds.remove(state.id)
+    click.echo(f"removed  {state.id}  {state.url}", err=True)
+
+
+@feeds.command("import")
+@click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def feeds_import(opml: Path, as_json: bool) -> None:
+    """Register every feed of an OPML file."""
+    entries = parse_opml(opml.read_bytes(), name=str(opml))
+    status = 0
+    with services() as svc:
+        for entry in entries:
+            try:
+                state, _ = svc.feeds.add(
+                    entry["url"], now=datetime.now(UTC), name=entry.get("name")
+                )
+            except BadInput as exc:
+                fail(str(exc))
+                status = 1
+                continue
+            emit_json(state.public()) if as_json else click.echo(f"{state.id}  {state.url}")
+    sys.exit(status)
+
+
+@feeds.command("export")
+@reports_errors
+def feeds_export() -> None:
+    """Every feed as OPML on stdout."""
+    with services() as svc:
+        click.echo(to_opml(svc.feeds.all()).decode("utf-8"))
+
+
+def _find(state: FeedState | None, ref: str) -> FeedState:
+    if state is None:
+        raise BadInput(f"no feed {ref}")
+    return state
+
+
+@main.command()
+@click.argument("feed_refs", nargs=-1)
+@click.option("--all", "poll_all", is_flag=True, help="Every feed that is not disabled.")
+@click.option("--wait", is_flag=True, help="Wait and report the outcome of each poll.")
+@click.option("--timeout", type=float, default=300.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def poll(
+    feed_refs: tuple[str, ...], poll_all: bool, wait: bool, timeout: float, as_json: bool
+) -> None:
+    """Poll feeds now, outside the schedule."""
+    from worker.feed_tasks import poll_feed
+
+    if bool(feed_refs) == poll_all:
+        raise click.UsageError("name feeds (id or URL) or give --all")
+    quiet_logging()
+    with services() as svc:
+        if poll_all:
+            states = [s for s in svc.feeds.all() if s.status != "disabled"]
+        else:
+            states = [_find(svc.feeds.find(ref), ref) for ref in feed_refs]
+        sent = [(s, poll_feed.delay(s.id)) for s in states]
+        if not wait:
+            for state, result in sent:
+                _print_poll({"feed": state.id, "url": state.url, "task_id": result.id}, as_json)
+            return
+        status = 0
+        deadline = time.monotonic() + timeout
+        for state, result in sent:
+            outcome = _outcome(state, result, max(0.1, deadline - time.monotonic()))
+            status |= outcome["outcome"] == "failed"
+            _print_poll(outcome, as_json)
+    sys.exit(status)
+
+
+def _outcome(state: FeedState, result: Any, timeout: float) -> dict[str, Any]:
+    try:
+        value = result.get(timeout=timeout, propagate=False, interval=0.05)
+    except Exception as exc:  # the result backend timed out or went away
+        value = exc
+    if isinstance(value, dict):
+        return value
+    return {
+        "feed": state.id, "url": state.url, "outcome": "failed", "http_status": None,
+        "new": 0, "updated": 0, "unchanged": 0, "error": f"no answer from the workers: {value}",
+    }  # fmt: skip
+
+
+def _print_poll(outcome: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(outcome)
+    elif "task_id" in outcome:
+        click.echo(f"queued  {outcome['feed']}  {outcome['url']}")
+    else:
+        counts = (
+            f"new {outcome['new']} updated {outcome['updated']} unchanged {outcome['unchanged']}"
+        )
+        error = f"  {outcome['error']}" if outcome.get("error") else ""
+        click.echo(f"{outcome['outcome']:<12} {outcome['feed']}  {counts}{error}")

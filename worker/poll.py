@@ -1,0 +1,223 @@
+"""One poll of one feed: fetch -> parse -> normalise -> store -> schedule, one log event each.
+
+The feed's state decides the request (ETag, Last-Modified) and records the outcome
+(status, error count, validators, next poll time). Errors are outcomes on the feed,
+never exceptions to the caller, except Redis failures, which are transient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from worker.dates import format_utc, parse_date
+from worker.errors import BadInput, FetchError, Gone, HTTPStatusError
+from worker.feeds import RECENT_ENTRY_TIMES, FeedState
+from worker.fetch import Fetcher, FetchResult, freshness_hints
+from worker.log import step
+from worker.normalise import normalise
+from worker.politeness import HostSlots
+from worker.readers import read_feed
+from worker.record import Article
+from worker.schedule import Hints, Policy, next_after_error, next_after_success
+from worker.services import Services
+from worker.settings import Settings
+
+PollResult = Literal["ok", "not_modified", "failed"]
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    feed: str
+    url: str
+    outcome: PollResult
+    http_status: int | None = None
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Poller:
+    """Everything one poll needs; built once per worker process."""
+
+    svc: Services
+    fetcher: Fetcher
+    slots: HostSlots
+    settings: Settings
+    rng: random.Random
+    log: Any
+
+    def policy(self, state: FeedState) -> Policy:
+        return Policy(
+            min_interval=state.min_interval or self.settings.feed_min_interval,
+            max_interval=state.max_interval or self.settings.feed_max_interval,
+            fixed_interval=state.interval,
+            broken_after=self.settings.feed_broken_after,
+        )
+
+    def poll(self, feed_id: str, *, now: datetime) -> PollOutcome:
+        state = self.svc.feeds.get(feed_id)
+        if state is None:
+            return PollOutcome(feed_id, "", "failed", error=f"no feed with id {feed_id}")
+        if state.status == "disabled":
+            return PollOutcome(feed_id, state.url, "failed", error="feed is disabled")
+        host = urlsplit(state.url).hostname or ""
+        with self.slots.hold(host, wait=self.settings.fetch_timeout) as held:
+            if not held:  # the host is busy with other feeds: come back shortly
+                later = now + timedelta(seconds=self.rng.uniform(5, 15))
+                self.svc.feeds.schedule(feed_id, later)
+                return PollOutcome(feed_id, state.url, "failed", error=f"{host} busy; retry later")
+            return self._poll(state, now)
+
+    def _poll(self, state: FeedState, now: datetime) -> PollOutcome:
+        try:
+            with step(self.log, "fetch", feed=state.id, url=state.url) as info:
+                result = self.fetcher.fetch(
+                    state.url, etag=state.etag, last_modified=state.last_modified
+                )
+                info.update(http_status=result.status, bytes=result.bytes_read)
+                if result.permanent_url:
+                    info["moved_to"] = result.permanent_url
+        except FetchError as exc:
+            return self._failed(state, exc, now)
+        hints = _hints(result, now)
+        if result.not_modified or self._same_body(state, result):
+            self._succeeded(state, result, now, hints, new_times=[])
+            return PollOutcome(state.id, state.url, "not_modified", result.status)
+        try:
+            articles = self._parse(state, result, now)
+        except BadInput as exc:
+            return self._failed(state, exc, now, http_status=result.status)
+        except Exception as exc:  # a parser bug is an error on this feed, not a lost poll
+            self.log.exception("parse_crashed", feed=state.id)
+            error = BadInput(f"internal error in parsing: {exc!r}")
+            return self._failed(state, error, now, http_status=result.status)
+        with step(self.log, "store", feed=state.id, records=len(articles)) as info:
+            stored = self.svc.store.upsert_many(articles, now=now)
+            counts = {
+                k: sum(1 for r in stored if r.outcome == k)
+                for k in ("created", "updated", "unchanged")
+            }
+            info.update(counts)
+        times = [a.published_at for a in articles if a.published_at]
+        state = state.model_copy(update={"entries_total": state.entries_total + counts["created"]})
+        self._succeeded(state, result, now, hints, new_times=times)
+        return PollOutcome(
+            state.id, result.permanent_url or state.url, "ok", result.status,
+            counts["created"], counts["updated"], counts["unchanged"],
+        )  # fmt: skip
+
+    def _same_body(self, state: FeedState, result: FetchResult) -> bool:
+        # Without validators, an identical body is the only sign nothing changed.
+        return result.body is not None and _body_hash(result.body) == state.body_hash
+
+    def _parse(self, state: FeedState, result: FetchResult, now: datetime) -> list[Article]:
+        with step(self.log, "parse", feed=state.id, bytes=result.bytes_read) as info:
+            drafts = read_feed(
+                result.body or b"", url=state.url, content_type=result.headers.get("content-type")
+            )
+            info["entries"] = len(drafts)
+        articles: list[Article] = []
+        with step(self.log, "normalise", feed=state.id, entries=len(drafts)) as info:
+            for draft in drafts:
+                try:
+                    articles.append(normalise(draft, now=now))
+                except BadInput as exc:  # one bad entry never costs the others
+                    self.log.warning("entry_skipped", feed=state.id, error=str(exc))
+            info.update(records=len(articles), skipped=len(drafts) - len(articles))
+        return articles
+
+    def _succeeded(
+        self, state: FeedState, result: FetchResult, now: datetime, hints: Hints,
+        new_times: list[str],
+    ) -> None:  # fmt: skip
+        times = sorted(set(state.entry_times) | set(new_times))[-RECENT_ENTRY_TIMES:]
+        parsed = [t for t in (parse_date(x) for x in times) if t is not None]
+        with step(self.log, "schedule", feed=state.id) as info:
+            when = next_after_success(now, parsed, hints, self.policy(state), self.rng)
+            updated = state.model_copy(
+                update={
+                    "url": result.permanent_url or state.url,
+                    "status": "ok",
+                    "last_status": result.status,
+                    # A 304 may omit the validators: keep the ones it answered to.
+                    "etag": result.etag or (state.etag if result.not_modified else None),
+                    "last_modified": result.last_modified
+                    or (state.last_modified if result.not_modified else None),
+                    "error_count": 0,
+                    "last_error": None,
+                    "last_polled_at": format_utc(now),
+                    "next_poll_at": format_utc(when),
+                    "body_hash": _body_hash(result.body)
+                    if result.body is not None
+                    else state.body_hash,
+                    "entry_times": times,
+                }
+            )
+            self.svc.feeds.save(updated, due=when)
+            info.update(next_poll_at=updated.next_poll_at, status="ok")
+
+    def _failed(
+        self, state: FeedState, exc: Exception, now: datetime, http_status: int | None = None
+    ) -> PollOutcome:
+        status = exc.status if isinstance(exc, HTTPStatusError) else http_status
+        retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+        errors = state.error_count + 1
+        policy = self.policy(state)
+        with step(self.log, "schedule", feed=state.id) as info:
+            update: dict[str, Any] = {
+                "error_count": errors,
+                "last_error": str(exc),
+                "last_status": status,
+                "last_polled_at": format_utc(now),
+            }
+            if isinstance(exc, Gone):  # retired by its publisher: kept, but never polled again
+                update.update(status="disabled", next_poll_at=None)
+                self.svc.feeds.save(state.model_copy(update=update))
+                self.svc.feeds.unschedule(state.id)
+            else:
+                when = next_after_error(
+                    now, errors, Hints(retry_after=retry_after), policy, self.rng
+                )
+                update.update(
+                    status="broken" if errors >= policy.broken_after else "error",
+                    next_poll_at=format_utc(when),
+                )
+                self.svc.feeds.save(state.model_copy(update=update), due=when)
+            info.update(
+                status=update["status"], error_count=errors, next_poll_at=update["next_poll_at"]
+            )
+        return PollOutcome(state.id, state.url, "failed", status, error=str(exc))
+
+
+def _hints(result: FetchResult, now: datetime) -> Hints:
+    max_age, expires_in = freshness_hints(result.headers, now)
+    return Hints(max_age=max_age, expires_in=expires_in, ttl=_rss_ttl(result.body))
+
+
+def _rss_ttl(body: bytes | None) -> float | None:
+    """RSS <ttl> (minutes) from the first few KB, without parsing the whole document."""
+    if not body:
+        return None
+    head = body[:8192]
+    start = head.find(b"<ttl>")
+    end = head.find(b"</ttl>", start)
+    if start < 0 or end < 0:
+        return None
+    try:
+        return float(head[start + 5 : end].strip()) * 60
+    except ValueError:
+        return None
+
+
+def _body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()

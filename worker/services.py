@@ -1,0 +1,33 @@
+"""The Redis-backed services built from settings: one place that wires them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from worker.failures import FailureLog
+from worker.feeds import FeedRegistry
+from worker.redis_client import connect
+from worker.settings import Settings
+from worker.store import ArticleStore
+
+
+@dataclass(frozen=True)
+class Services:
+    client: redis.Redis
+    store: ArticleStore
+    failures: FailureLog
+    feeds: FeedRegistry
+
+
+def open_services(settings: Settings, url: str | None = None) -> Services:
+    """Store, dead letters and feed registry on one connection pool."""
+    client = connect(url or settings.require_redis_url())
+    prefix = settings.key_prefix
+    return Services(
+        client=client,
+        store=ArticleStore(client, prefix=prefix, stream_maxlen=settings.stream_maxlen),
+        failures=FailureLog(client, prefix=prefix, maxlen=settings.failed_maxlen),
+        feeds=FeedRegistry(client, prefix=prefix),
+    )

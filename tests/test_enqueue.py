@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import redis
@@ -143,3 +149,39 @@ def test_failed_retry_sends_the_file_again(celery_worker: WorkerProcess, tmp_pat
     _, failures = celery_worker.cli.json_lines("failed", "list", "--json")
     assert all(f["id"] != entry["id"] for f in failures)
     assert celery_worker.cli.run("failed", "retry").returncode == 2
+
+
+def test_progress_bar_on_a_terminal_and_json_alone_on_stdout(
+    celery_worker: WorkerProcess, tmp_path: Path
+) -> None:
+    for n in range(3):
+        (tmp_path / f"p{n}.txt").write_text(f"Progress title {n}\n\nBody of article {n}.\n")
+    primary, secondary = os.openpty()
+    # A new pseudo-terminal is 0 columns wide, and tqdm draws nothing in 0 columns.
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "worker", "enqueue", str(tmp_path), "--wait", "--json"],
+            env=celery_worker.cli.env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            timeout=120,
+        )
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(primary)
+    terminal = b"".join(chunks).decode("utf-8", "replace")
+    assert done.returncode == 0
+    assert "enqueue" in terminal and "stored" in terminal and "100%" in terminal, terminal
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [line["outcome"] for line in lines] == ["created"] * 3

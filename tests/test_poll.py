@@ -279,3 +279,29 @@ def test_next_poll_follows_ttl_hint(poller: Poller, httpserver: HTTPServer) -> N
     wait = datetime.fromisoformat(state.next_poll_at.replace("Z", "+00:00")) - NOW
     # Old entries give the maximum interval (24 h), with ±10 % jitter.
     assert timedelta(hours=21) <= wait <= timedelta(hours=27)
+
+
+def test_entry_that_changes_on_every_poll_is_not_updated_forever(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    # A feed that stamps the render time into its only entry, polled every 5 minutes
+    # for two days: each poll sees different content under the same guid.
+    polls = 2 * 24 * 12
+    template = (FEEDS / "rss20.xml").read_bytes()
+    state = {"n": 0}
+
+    def handler(_: Request) -> Response:
+        state["n"] += 1
+        body = template.replace(b"seven votes to two", b"rendered at tick %d" % state["n"])
+        return Response(body, content_type="application/rss+xml")
+
+    httpserver.expect_request("/churn").respond_with_handler(handler)
+    feed_id = add(poller, httpserver.url_for("/churn"))
+    for tick in range(polls):
+        poller.poll(feed_id, now=NOW + timedelta(minutes=5 * tick))
+    budget = next(r for r in records(rclient, prefix) if r["title"].startswith("Council"))
+    # Versions come ever further apart (5, 10, 20, ... minutes): about log2 of the span.
+    assert 5 <= budget["version"] <= 12, budget["version"]
+    assert "rendered at tick" in budget["body"]
+    updates = [e for e in rclient.xrange(f"{prefix}events") if e[1]["type"] == "updated"]
+    assert len(updates) == budget["version"] - 1

@@ -23,11 +23,13 @@ from worker.normalise import normalise
 from worker.politeness import HostSlots
 from worker.readers import read_feed
 from worker.record import Article
+from worker.revisions import RevisionPolicy
 from worker.schedule import Hints, Policy, next_after_error, next_after_success
 from worker.services import Services
 from worker.settings import Settings
 
 PollResult = Literal["ok", "not_modified", "failed"]
+REVISIONS = RevisionPolicy()
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,12 @@ class Poller:
             error = BadInput(f"internal error in parsing: {exc!r}")
             return self._failed(state, error, now, http_status=result.status)
         with step(self.log, "store", feed=state.id, records=len(articles)) as info:
-            stored = self.svc.store.upsert_many(articles, now=now)
+            stored = self.svc.store.upsert_many(articles, now=now, revisions=REVISIONS)
             counts = {
                 k: sum(1 for r in stored if r.outcome == k)
                 for k in ("created", "updated", "unchanged")
             }
-            info.update(counts)
+            info.update(counts, deferred=sum(1 for r in stored if r.deferred))
         times = [a.published_at for a in articles if a.published_at]
         state = state.model_copy(update={"entries_total": state.entries_total + counts["created"]})
         self._succeeded(state, result, now, hints, new_times=times)

@@ -31,6 +31,7 @@ import redis
 from worker.dates import to_rfc3339_utc
 from worker.errors import StorageError
 from worker.record import Article, Outcome
+from worker.revisions import RevisionPolicy, defer_change
 
 _WRITE_SCRIPT = """
 local cur = redis.call('GET', KEYS[1])
@@ -94,6 +95,8 @@ return #ids
 class StoreResult:
     outcome: Outcome
     article: Article
+    # An "unchanged" whose content did change, held back by the revision policy.
+    deferred: bool = False
 
 
 class ArticleStore:
@@ -127,20 +130,26 @@ class ArticleStore:
         return f"{self.prefix}{name}"
 
     # -- writes ---------------------------------------------------------------
-    def upsert_many(self, articles: Sequence[Article], *, now: datetime) -> list[StoreResult]:
+    def upsert_many(
+        self,
+        articles: Sequence[Article],
+        *,
+        now: datetime,
+        revisions: RevisionPolicy | None = None,
+    ) -> list[StoreResult]:
         """Store each article; outcomes come back in input order.
 
         The same id twice in one batch is applied in order (the later one sees the
         earlier). Safe to repeat: a second call with the same input is all 'unchanged'.
+        With `revisions` (the poll path), undeclared changes to feed entries are
+        held back by that policy (see worker/revisions.py).
         """
         results: dict[int, StoreResult] = {}
         pending = list(enumerate(articles))
-        stamp = to_rfc3339_utc(now)
-        assert stamp is not None
         conflict_rounds = 0
         while pending and conflict_rounds < _MAX_ROUNDS:
             batch, pending = _unique_by_id(pending)
-            conflicts = self._upsert_round(batch, stamp, results)
+            conflicts = self._upsert_round(batch, now, revisions, results)
             if conflicts:
                 conflict_rounds += 1
                 time.sleep(random.uniform(0, 0.002 * conflict_rounds))
@@ -150,7 +159,11 @@ class ArticleStore:
         return [results[i] for i in range(len(articles))]
 
     def _upsert_round(
-        self, batch: list[tuple[int, Article]], stamp: str, results: dict[int, StoreResult]
+        self,
+        batch: list[tuple[int, Article]],
+        now: datetime,
+        revisions: RevisionPolicy | None,
+        results: dict[int, StoreResult],
     ) -> list[tuple[int, Article]]:
         try:
             current = cast(
@@ -159,7 +172,7 @@ class ArticleStore:
             writes: list[tuple[int, StoreResult]] = []
             pipe = self.client.pipeline(transaction=False)
             for (index, article), raw in zip(batch, current, strict=True):
-                decided = _decide(article, raw, stamp)
+                decided = _decide(article, raw, now, revisions)
                 if decided.outcome == "unchanged":
                     results[index] = decided
                     continue
@@ -247,7 +260,11 @@ class ArticleStore:
         return value if isinstance(value, str) else None
 
 
-def _decide(article: Article, raw: str | None, stamp: str) -> StoreResult:
+def _decide(
+    article: Article, raw: str | None, now: datetime, revisions: RevisionPolicy | None
+) -> StoreResult:
+    stamp = to_rfc3339_utc(now)
+    assert stamp is not None
     if raw is None:
         fresh = article.model_copy(
             update={"version": 1, "ingested_at": stamp, "modified_at": stamp}
@@ -264,6 +281,8 @@ def _decide(article: Article, raw: str | None, stamp: str) -> StoreResult:
         return StoreResult("updated", fresh)
     if old.content() == article.content():
         return StoreResult("unchanged", old)
+    if revisions is not None and defer_change(old, article, now, revisions):
+        return StoreResult("unchanged", old, deferred=True)
     changed = article.model_copy(
         update={"version": old.version + 1, "ingested_at": old.ingested_at, "modified_at": stamp}
     )

@@ -99,6 +99,22 @@ def test_sync_from_file_adds_changes_removes_and_leaves_cli_feeds(registry: Feed
         [{"url": "https://a.example/feed", "name": "A2", "interval": 900}], now=NOW
     )
     assert again == {"added": 0, "changed": 0, "removed": 0}
+    # A setting taken out of the file goes back to its default.
+    assert registry.sync([{"url": "https://a.example/feed", "name": "A2"}], now=NOW) == {
+        "added": 0,
+        "changed": 1,
+        "removed": 0,
+    }
+    assert registry.find("https://a.example/feed").interval is None
+
+
+def test_sync_keeps_a_command_line_feed_that_the_file_also_lists(registry: FeedRegistry) -> None:
+    manual, _ = registry.add("https://both.example/feed", now=NOW)
+    registry.sync([{"url": "https://both.example/feed", "name": "From file"}], now=NOW)
+    state = registry.get(manual.id)
+    assert (state.name, state.origin) == ("From file", "cli")
+    registry.sync([], now=NOW)  # dropped from the file: still there until `feeds remove`
+    assert registry.get(manual.id) is not None
 
 
 def test_host_slots_limit_concurrency_and_expire(rclient: redis.Redis, prefix: str) -> None:
@@ -132,6 +148,8 @@ feeds:
         parse_feeds_yaml("feeds:\n  - url: https://a.example\n    interval: -5\n")
     with pytest.raises(BadInput, match="feed 1: colour"):
         parse_feeds_yaml("feeds:\n  - url: https://a.example\n    colour: red\n")
+    with pytest.raises(BadInput, match=r"feed 2: url: .*not an http"):
+        parse_feeds_yaml("feeds:\n  - https://a.example/rss\n  - ftp://b.example/feed\n")
     with pytest.raises(BadInput, match="not valid YAML"):
         parse_feeds_yaml("feeds: [")
     assert parse_feeds_yaml("feeds: []") == []

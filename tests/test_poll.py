@@ -197,6 +197,11 @@ def test_permanent_redirect_moves_the_feed_temporary_does_not(
     assert poller.poll(moved, now=NOW).outcome == "ok"
     assert poller.svc.feeds.get(moved).url == httpserver.url_for("/new")
     assert poller.svc.feeds.find(httpserver.url_for("/new")).id == moved
+    # Adding the old URL again (a feeds.yaml sync at every start does) finds the moved
+    # feed as it is, instead of a fresh feed overwriting it under the same id.
+    again, created = poller.svc.feeds.add(httpserver.url_for("/old"), now=NOW)
+    assert (again.id, again.url, created) == (moved, httpserver.url_for("/new"), False)
+    assert poller.svc.feeds.get(moved).entries_total == 1
     temporary = add(poller, httpserver.url_for("/temp"))
     assert poller.poll(temporary, now=NOW).outcome == "ok"
     assert poller.svc.feeds.get(temporary).url == httpserver.url_for("/temp")
@@ -242,6 +247,8 @@ def test_errors_back_off_mark_broken_and_one_success_resets(
         waits.append(datetime.fromisoformat(state.next_poll_at.replace("Z", "+00:00")) - NOW)
         assert state.error_count == attempt + 1
     assert waits[0] < waits[1] < waits[2]
+    # Never sooner than a healthy feed would be polled (min interval 5 min, -10 % jitter).
+    assert waits[0] >= timedelta(minutes=4.5)
     assert state.status == "broken"  # broken_after=3 in this fixture
     assert "500" in state.last_error
     httpserver.clear()
@@ -305,3 +312,55 @@ def test_entry_that_changes_on_every_poll_is_not_updated_forever(
     assert "rendered at tick" in budget["body"]
     updates = [e for e in rclient.xrange(f"{prefix}events") if e[1]["type"] == "updated"]
     assert len(updates) == budget["version"] - 1
+
+
+def test_duplicate_claim_is_skipped_without_a_request(
+    poller: Poller, httpserver: HTTPServer
+) -> None:
+    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    assert poller.poll(feed_id, now=NOW, claimed_at=NOW).outcome == "ok"
+    requests = len(httpserver.log)
+    # Claimed again before that poll ran (its lease ran out in a backlog): a duplicate.
+    late = poller.poll(feed_id, now=NOW + timedelta(seconds=5), claimed_at=NOW)
+    assert late.outcome == "skipped"
+    assert len(httpserver.log) == requests
+    # A later claim is a real poll.
+    later = NOW + timedelta(hours=1)
+    assert poller.poll(feed_id, now=later, claimed_at=later).outcome == "not_modified"
+
+
+def test_removed_feed_is_unscheduled_and_stays_removed(
+    poller: Poller, httpserver: HTTPServer
+) -> None:
+    feeds = poller.svc.feeds
+    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    state = feeds.get(feed_id)
+    assert feeds.remove(feed_id)
+    # A poll that read the state before the removal writes it back: dropped.
+    assert not feeds.save(state.model_copy(update={"error_count": 1}), due=NOW)
+    assert feeds.get(feed_id) is None
+    assert feeds.claim_due(NOW, limit=10, lease_seconds=60) == []
+    # A ghost id left in the due set is unscheduled by the poll that finds no feed.
+    poller.svc.client.zadd(feeds.due_key, {"ghost": NOW.timestamp()})
+    assert poller.poll("ghost", now=NOW).outcome == "failed"
+    assert poller.svc.client.zscore(feeds.due_key, "ghost") is None
+    feeds.schedule("ghost", NOW)  # moving a poll never schedules a removed feed
+    assert poller.svc.client.zscore(feeds.due_key, "ghost") is None
+
+
+def test_busy_host_puts_the_poll_off_briefly(poller: Poller, httpserver: HTTPServer) -> None:
+    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    host = "localhost" if "localhost" in httpserver.url_for("/") else "127.0.0.1"
+    for token in ("a", "b"):  # the host's two slots, held by other polls
+        assert poller.slots.try_acquire(host, token)
+    poller.settings.host_slot_wait = 0.2
+    outcome = poller.poll(feed_id, now=NOW)
+    assert (outcome.outcome, len(httpserver.log)) == ("failed", 0)
+    assert "busy" in outcome.error
+    due = poller.svc.client.zscore(poller.svc.feeds.due_key, feed_id)
+    assert NOW.timestamp() + 5 <= due <= NOW.timestamp() + 15
+    assert poller.svc.feeds.get(feed_id).error_count == 0  # not the feed's fault
+    poller.slots.release(host, "a")
+    assert poller.poll(feed_id, now=NOW).outcome == "ok"
+    # The slot went back after the fetch: one is free again besides "b".
+    assert poller.slots.try_acquire(host, "c")

@@ -66,14 +66,13 @@ def dispatch_due() -> int:
     """Claim the feeds that are due and enqueue one poll each."""
     settings = get_settings()
     with step(log, "dispatch") as info:
+        now = datetime.now(UTC)
         ids = services().feeds.claim_due(
-            datetime.now(UTC),
-            limit=settings.dispatch_batch,
-            lease_seconds=settings.visibility_timeout + 60,
+            now, limit=settings.dispatch_batch, lease_seconds=settings.visibility_timeout + 60
         )
         for feed_id in ids:
-            poll_feed.delay(feed_id)
-        info["feeds"] = len(ids)
+            poll_feed.delay(feed_id, claimed_at=now.timestamp())
+        info.update(feeds=len(ids), ids=ids[:20])
     return len(ids)
 
 
@@ -86,10 +85,15 @@ def dispatch_due() -> int:
     retry_jitter=True,
     max_retries=5,
 )
-def poll_feed(self: Task, feed_id: str) -> dict[str, Any]:
-    """Poll one feed now; the outcome of that one attempt."""
+def poll_feed(self: Task, feed_id: str, claimed_at: float | None = None) -> dict[str, Any]:
+    """Poll one feed now; the outcome of that one attempt.
+
+    `claimed_at` (epoch) comes from the dispatcher: a feed polled since then is a
+    duplicate claim and is skipped.
+    """
+    claimed = datetime.fromtimestamp(claimed_at, UTC) if claimed_at is not None else None
     with structlog.contextvars.bound_contextvars(task_id=self.request.id, feed=feed_id):
-        return poller().poll(feed_id, now=datetime.now(UTC)).to_dict()
+        return poller().poll(feed_id, now=datetime.now(UTC), claimed_at=claimed).to_dict()
 
 
 def sync_feeds_file(settings: Settings) -> dict[str, int] | None:

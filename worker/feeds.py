@@ -36,6 +36,27 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
 return ids
 """
 
+# Write a feed's hash. KEYS: feed:{id}, feeds, feeds:url, feeds:due. ARGV: must_exist
+# ("1": drop the write if the feed was removed meanwhile), id, url, due epoch or "",
+# then field/value pairs. The URL index follows a changed URL in the same step.
+_SAVE_SCRIPT = """
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local old = redis.call('HGET', KEYS[1], 'url')
+if old then
+  local old_url = cjson.decode(old)
+  if old_url ~= ARGV[3] and redis.call('HGET', KEYS[3], old_url) == ARGV[2] then
+    redis.call('HDEL', KEYS[3], old_url)
+  end
+end
+local pairs = {}
+for i = 5, #ARGV do pairs[#pairs + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(pairs))
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2]) end
+return 1
+"""
+
 
 class FeedState(BaseModel):
     """A feed's registration and health (DESIGN.md, Feed state)."""
@@ -87,6 +108,7 @@ class FeedRegistry:
         self.due_key = f"{prefix}feeds:due"
         self.url_key = f"{prefix}feeds:url"
         self._claim = client.register_script(_CLAIM_SCRIPT)
+        self._save = client.register_script(_SAVE_SCRIPT)
 
     def key(self, feed_id: str) -> str:
         return f"{self.prefix}feed:{feed_id}"
@@ -126,9 +148,13 @@ class FeedRegistry:
         origin: Origin = "cli",
         **extra: Any,
     ) -> tuple[FeedState, bool]:
-        """Register a feed, due at once. A URL already registered returns that feed."""
+        """Register a feed, due at once. A URL already registered returns that feed.
+
+        "Registered" includes the URL a feed was first added under: after a
+        permanent redirect moved it, adding the old URL again finds the same feed.
+        """
         canonical = validate_feed_url(url)
-        existing = self.find(canonical)
+        existing = self.get(feed_id_for(canonical)) or self.find(canonical)
         if existing is not None:
             return existing, False
         stamp = format_utc(now)
@@ -142,21 +168,35 @@ class FeedRegistry:
             next_poll_at=stamp,
             **extra,
         )
-        self.save(state, due=now)
+        self.save(state, due=now, must_exist=False)
         return state, True
 
-    def save(self, state: FeedState, *, due: datetime | None = None) -> None:
-        """Write the whole state; with `due`, (re)schedule it. One MULTI/EXEC."""
-        pipe = self.client.pipeline(transaction=True)
-        old = self.client.hget(self.key(state.id), "url")
-        if isinstance(old, str) and json.loads(old) != state.url:
-            pipe.hdel(self.url_key, json.loads(old))
-        pipe.hset(self.key(state.id), mapping=_encode(state))  # type: ignore[arg-type]
-        pipe.sadd(self.ids_key, state.id)
-        pipe.hset(self.url_key, state.url, state.id)
-        if due is not None:
-            pipe.zadd(self.due_key, {state.id: due.timestamp()})
-        pipe.execute()
+    def save(
+        self,
+        state: FeedState,
+        *,
+        due: datetime | None = None,
+        fields: Iterable[str] | None = None,
+        must_exist: bool = True,
+    ) -> bool:
+        """Write the state (or only `fields` of it); with `due`, (re)schedule it.
+
+        One atomic script. With `must_exist` (every write but the first) a feed
+        removed meanwhile stays removed: the write is dropped and False returned.
+        """
+        encoded = _encode(state)
+        if fields is not None:
+            encoded = {k: encoded[k] for k in {*fields, "url"}}
+        pairs = [item for pair in encoded.items() for item in pair]
+        keys = [self.key(state.id), self.ids_key, self.url_key, self.due_key]
+        args = [
+            "1" if must_exist else "0",
+            state.id,
+            state.url,
+            "" if due is None else repr(due.timestamp()),
+            *pairs,
+        ]
+        return bool(self._save(keys=keys, args=args))
 
     def remove(self, feed_id: str) -> bool:
         state = self.get(feed_id)
@@ -174,7 +214,8 @@ class FeedRegistry:
         self.client.zrem(self.due_key, feed_id)
 
     def schedule(self, feed_id: str, when: datetime) -> None:
-        self.client.zadd(self.due_key, {feed_id: when.timestamp()})
+        """Move a scheduled feed's next poll; a feed no longer scheduled stays so."""
+        self.client.zadd(self.due_key, {feed_id: when.timestamp()}, xx=True)
 
     def claim_due(self, now: datetime, *, limit: int, lease_seconds: float) -> list[str]:
         """Ids of feeds due now, each pushed `lease_seconds` ahead so no one else takes it."""
@@ -184,21 +225,22 @@ class FeedRegistry:
     def sync(self, entries: Iterable[dict[str, Any]], *, now: datetime) -> dict[str, int]:
         """Make the feeds that came from the feeds file match `entries` (idempotent).
 
-        Adds new ones, updates the settings of changed ones, removes file feeds no
-        longer listed; feeds added on the command line are left alone.
+        Adds new ones, updates the settings of changed ones (a setting left out
+        of the file goes back to its default), removes file feeds no longer
+        listed. A feed added on the command line and also listed takes the
+        file's settings but stays a command-line feed: only `feeds remove` drops it.
         """
         counts = {"added": 0, "changed": 0, "removed": 0}
         wanted: set[str] = set()
         for entry in entries:
-            fields = {k: v for k, v in entry.items() if k in _FILE_FIELDS}
+            fields = _FILE_DEFAULTS | {k: v for k, v in entry.items() if k in _FILE_FIELDS}
             state, created = self.add(entry["url"], now=now, origin="file", **fields)
             wanted.add(state.id)
             if created:
                 counts["added"] += 1
                 continue
-            update = {"origin": "file", **fields}
-            if any(getattr(state, k) != v for k, v in update.items()):
-                self.save(state.model_copy(update=update))
+            if any(getattr(state, k) != v for k, v in fields.items()):
+                self.save(state.model_copy(update=fields), fields=fields)
                 counts["changed"] += 1
         for state in self.all():
             if state.origin == "file" and state.id not in wanted:
@@ -207,7 +249,11 @@ class FeedRegistry:
         return counts
 
 
-_FILE_FIELDS = {"name", "interval", "min_interval", "max_interval", "tags", "full_text"}
+_FILE_FIELDS = ("name", "interval", "min_interval", "max_interval", "tags", "full_text")
+_FILE_DEFAULTS: dict[str, Any] = {
+    name: FeedState.model_fields[name].get_default(call_default_factory=True)
+    for name in _FILE_FIELDS
+}
 
 
 def _encode(state: FeedState) -> dict[str, str]:

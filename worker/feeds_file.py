@@ -20,10 +20,10 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 import yaml
 from lxml import etree
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from worker.errors import BadInput, ParseError
-from worker.feeds import FeedState
+from worker.feeds import FeedState, validate_feed_url
 
 
 class FeedEntry(BaseModel):
@@ -37,9 +37,22 @@ class FeedEntry(BaseModel):
     tags: list[str] = Field(default_factory=list)
     full_text: bool = False
 
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        try:
+            return validate_feed_url(value)
+        except BadInput as exc:
+            raise ValueError(str(exc)) from exc
+
 
 def parse_feeds_yaml(text: str, *, name: str = "feeds.yaml") -> list[dict[str, Any]]:
-    """The entries of a feeds file, each checked; BadInput says which one is wrong."""
+    """The entries of a feeds file, each checked; BadInput says which one is wrong.
+
+    Entries carry only the fields the file sets (the sync resets the others to
+    their defaults). One bad entry fails the whole file: syncing the rest would
+    remove the feed the typo stands for.
+    """
     try:
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

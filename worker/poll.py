@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from worker.dates import format_utc, parse_date
 from worker.errors import BadInput, FetchError, Gone, HTTPStatusError
 from worker.feeds import RECENT_ENTRY_TIMES, FeedState
@@ -28,7 +30,8 @@ from worker.schedule import Hints, Policy, next_after_error, next_after_success
 from worker.services import Services
 from worker.settings import Settings
 
-PollResult = Literal["ok", "not_modified", "failed"]
+# "skipped" only comes from dispatcher duplicates, never from an on-demand poll.
+PollResult = Literal["ok", "not_modified", "failed", "skipped"]
 REVISIONS = RevisionPolicy()
 
 
@@ -59,29 +62,49 @@ class Poller:
     log: Any
 
     def policy(self, state: FeedState) -> Policy:
+        min_interval = state.min_interval or self.settings.feed_min_interval
         return Policy(
-            min_interval=state.min_interval or self.settings.feed_min_interval,
+            min_interval=min_interval,
             max_interval=state.max_interval or self.settings.feed_max_interval,
             fixed_interval=state.interval,
             broken_after=self.settings.feed_broken_after,
+            # A failing feed is never asked more often than a healthy one.
+            error_base=min_interval,
         )
 
-    def poll(self, feed_id: str, *, now: datetime) -> PollOutcome:
+    def poll(
+        self, feed_id: str, *, now: datetime, claimed_at: datetime | None = None
+    ) -> PollOutcome:
+        """Poll one feed. `claimed_at`: when the dispatcher claimed it (None: on demand).
+
+        A claimed poll of a feed polled since its claim is a duplicate (a backlog
+        outlived the claim's lease and the feed was claimed again): skipped.
+        """
         state = self.svc.feeds.get(feed_id)
-        if state is None:
+        if state is None:  # removed since it was claimed: make sure it is not claimed again
+            self.svc.feeds.unschedule(feed_id)
             return PollOutcome(feed_id, "", "failed", error=f"no feed with id {feed_id}")
         if state.status == "disabled":
             return PollOutcome(feed_id, state.url, "failed", error="feed is disabled")
-        host = urlsplit(state.url).hostname or ""
-        with self.slots.hold(host, wait=self.settings.fetch_timeout) as held:
-            if not held:  # the host is busy with other feeds: come back shortly
-                later = now + timedelta(seconds=self.rng.uniform(5, 15))
-                self.svc.feeds.schedule(feed_id, later)
-                return PollOutcome(feed_id, state.url, "failed", error=f"{host} busy; retry later")
-            return self._poll(state, now)
-
-    def _poll(self, state: FeedState, now: datetime) -> PollOutcome:
+        if claimed_at is not None and _polled_since(state, claimed_at):
+            return PollOutcome(feed_id, state.url, "skipped", state.last_status)
         try:
+            result = self._fetch(state, now)
+        except FetchError as exc:
+            return self._failed(state, exc, now)
+        if result is None:  # the host is busy with other feeds: come back shortly
+            later = now + timedelta(seconds=self.rng.uniform(5, 15))
+            self.svc.feeds.schedule(feed_id, later)
+            host = urlsplit(state.url).hostname
+            return PollOutcome(feed_id, state.url, "failed", error=f"{host} busy; retry later")
+        return self._process(state, result, now)
+
+    def _fetch(self, state: FeedState, now: datetime) -> FetchResult | None:
+        """The response, holding one of the host's request slots only while fetching."""
+        host = urlsplit(state.url).hostname or ""
+        with self.slots.hold(host, wait=self.settings.host_slot_wait) as held:
+            if not held:
+                return None
             with step(self.log, "fetch", feed=state.id, url=state.url) as info:
                 result = self.fetcher.fetch(
                     state.url, etag=state.etag, last_modified=state.last_modified
@@ -89,8 +112,9 @@ class Poller:
                 info.update(http_status=result.status, bytes=result.bytes_read)
                 if result.permanent_url:
                     info["moved_to"] = result.permanent_url
-        except FetchError as exc:
-            return self._failed(state, exc, now)
+            return result
+
+    def _process(self, state: FeedState, result: FetchResult, now: datetime) -> PollOutcome:
         hints = _hints(result, now)
         if result.not_modified or self._same_body(state, result):
             self._succeeded(state, result, now, hints, new_times=[])
@@ -99,6 +123,8 @@ class Poller:
             articles = self._parse(state, result, now)
         except BadInput as exc:
             return self._failed(state, exc, now, http_status=result.status)
+        except SoftTimeLimitExceeded:
+            raise
         except Exception as exc:  # a parser bug is an error on this feed, not a lost poll
             self.log.exception("parse_crashed", feed=state.id)
             error = BadInput(f"internal error in parsing: {exc!r}")
@@ -165,7 +191,7 @@ class Poller:
                     "entry_times": times,
                 }
             )
-            self.svc.feeds.save(updated, due=when)
+            self.svc.feeds.save(updated, due=when, fields=_POLL_FIELDS)
             info.update(next_poll_at=updated.next_poll_at, status="ok")
 
     def _failed(
@@ -184,8 +210,8 @@ class Poller:
             }
             if isinstance(exc, Gone):  # retired by its publisher: kept, but never polled again
                 update.update(status="disabled", next_poll_at=None)
-                self.svc.feeds.save(state.model_copy(update=update))
-                self.svc.feeds.unschedule(state.id)
+                if self.svc.feeds.save(state.model_copy(update=update), fields=update):
+                    self.svc.feeds.unschedule(state.id)
             else:
                 when = next_after_error(
                     now, errors, Hints(retry_after=retry_after), policy, self.rng
@@ -194,11 +220,24 @@ class Poller:
                     status="broken" if errors >= policy.broken_after else "error",
                     next_poll_at=format_utc(when),
                 )
-                self.svc.feeds.save(state.model_copy(update=update), due=when)
+                self.svc.feeds.save(state.model_copy(update=update), due=when, fields=update)
             info.update(
                 status=update["status"], error_count=errors, next_poll_at=update["next_poll_at"]
             )
         return PollOutcome(state.id, state.url, "failed", status, error=str(exc))
+
+
+# What a poll writes back: the feed's health and validators, never its settings
+# (a feeds.yaml sync or `feeds remove` may run meanwhile).
+_POLL_FIELDS = (
+    "url", "status", "last_status", "etag", "last_modified", "error_count", "last_error",
+    "last_polled_at", "next_poll_at", "body_hash", "entry_times", "entries_total",
+)  # fmt: skip
+
+
+def _polled_since(state: FeedState, claimed_at: datetime) -> bool:
+    polled = parse_date(state.last_polled_at) if state.last_polled_at else None
+    return polled is not None and polled >= claimed_at
 
 
 def _hints(result: FetchResult, now: datetime) -> Hints:

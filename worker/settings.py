@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     dispatch_interval: float = Field(default=5.0, gt=0)
     dispatch_batch: int = Field(default=500, gt=0)
     host_concurrency: int = Field(default=2, gt=0)
+    host_slot_wait: float = Field(default=10.0, ge=0)  # then the poll is put off a little
     feed_min_interval: float = Field(default=300.0, gt=0)
     feed_max_interval: float = Field(default=24 * 3600.0, gt=0)
     feed_broken_after: int = Field(default=8, gt=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -144,8 +145,15 @@ def test_any_bytes_give_articles_or_bad_input(data: bytes, name: str) -> None:
         assert article.title and article.id
 
 
+def test_malformed_feed_keeps_its_entries_with_a_warning() -> None:
+    data = (Path(__file__).parent / "feeds" / "illformed.xml").read_bytes()
+    feed = read_feed(data, url="http://bad.example/feed", headers={"Content-Type": "text/xml"})
+    assert [d.title for d in feed.drafts] == ["Still readable entry", "Second entry"]
+    assert feed.warning and "line" in feed.warning
+
+
 def test_polled_feed_without_entries_is_not_an_error() -> None:
-    assert read_feed(EMPTY_RSS, url="https://news.example/feed") == []
+    assert read_feed(EMPTY_RSS, url="https://news.example/feed").drafts == []
 
 
 def test_exported_record_with_an_unsafe_id_is_refused() -> None:

@@ -165,6 +165,21 @@ def test_user_agent_names_the_project(http: HTTPServer, fetcher: Fetcher) -> Non
     assert "br" in http.log[-1][0].headers["Accept-Encoding"]
 
 
+def test_user_agent_is_configurable(http: HTTPServer) -> None:
+    from worker.feed_tasks import fetch_config
+    from worker.settings import Settings
+
+    agent = "ExampleNews-ingest/2.0 (+mailto:ops@news.example)"
+    config = fetch_config(Settings(user_agent=agent, allow_private_networks=True))
+    http.expect_request("/feed").respond_with_data(FEED)
+    fetcher = Fetcher(config)
+    try:
+        fetcher.fetch(http.url_for("/feed"))
+    finally:
+        fetcher.close()
+    assert http.log[-1][0].headers["User-Agent"] == agent
+
+
 # --- redirects ------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import redis
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import RedisServer
+from tests.conftest import Cli, RedisServer
 from worker.feed_tasks import fetch_config
 from worker.fetch import Fetcher
 from worker.log import get_logger
@@ -71,6 +71,7 @@ def records(client: redis.Redis, prefix: str) -> list[dict]:
         ("atom03.xml", 1, "Legacy Atom entry"),
         ("atom10.xml", 1, "Atom entry with content"),
         ("feed.json", 1, "JSON Feed item"),
+        ("feed_v1.json", 1, "JSON Feed 1.0 item"),
         ("illformed.xml", 2, "Still readable entry"),
         ("wrong_charset.xml", 1, "Café crème news"),
     ],
@@ -279,13 +280,46 @@ def test_loopback_refused_unless_allowed(poller: Poller, httpserver: HTTPServer)
     assert "127.0.0.1" in (outcome.error or "")
 
 
-def test_next_poll_follows_ttl_hint(poller: Poller, httpserver: HTTPServer) -> None:
-    feed_id = add(poller, serve(httpserver, "rss20.xml"))  # <ttl>60</ttl>, entries from 2024
-    poller.poll(feed_id, now=NOW)
+def busy_feed(ttl_minutes: int, *, padding: int = 0) -> bytes:
+    """48 entries in the last two days: 12 a week over the 4-week window, so every 14 h."""
+    items = "".join(
+        f"<item><title>Hourly {n}</title><guid>h{n}</guid>"
+        f"<pubDate>{(NOW - timedelta(hours=n)).strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate>"
+        f"<description>Entry number {n}.</description></item>"
+        for n in range(48)
+    )
+    # A long channel description pushes <ttl> far into the document.
+    filler = "x" * padding
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Hourly</title>'
+        f"<link>http://hourly.example/</link><description>{filler}</description>"
+        f"<ttl>{ttl_minutes}</ttl>{items}</channel></rss>"
+    ).encode()
+
+
+def wait_after(poller: Poller, feed_id: str, now: datetime) -> timedelta:
     state = poller.svc.feeds.get(feed_id)
-    wait = datetime.fromisoformat(state.next_poll_at.replace("Z", "+00:00")) - NOW
-    # Old entries give the maximum interval (24 h), with ±10 % jitter.
-    assert timedelta(hours=21) <= wait <= timedelta(hours=27)
+    return datetime.fromisoformat(state.next_poll_at.replace("Z", "+00:00")) - now
+
+
+def test_next_poll_follows_ttl_hint_even_on_a_304(poller: Poller, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/quick").respond_with_data(busy_feed(1))
+    httpserver.expect_request("/ttl").respond_with_data(
+        busy_feed(20 * 60, padding=20_000), headers={"ETag": '"t1"'}
+    )
+    quick = add(poller, httpserver.url_for("/quick"))
+    poller.poll(quick, now=NOW)
+    # A tiny ttl does not shorten the feed's own rhythm (14 h ± 10 %).
+    assert timedelta(hours=12.6) <= wait_after(poller, quick, NOW) <= timedelta(hours=15.4)
+    slow = add(poller, httpserver.url_for("/ttl"))
+    poller.poll(slow, now=NOW)
+    # <ttl>1200</ttl>, 20 KB into the document, lengthens it to 20 h (under the 24 h max).
+    assert timedelta(hours=18) <= wait_after(poller, slow, NOW) <= timedelta(hours=22)
+    httpserver.clear()
+    httpserver.expect_request("/ttl").respond_with_data("", status=304)
+    later = NOW + timedelta(hours=20)
+    assert poller.poll(slow, now=later).outcome == "not_modified"
+    assert timedelta(hours=18) <= wait_after(poller, slow, later) <= timedelta(hours=22)
 
 
 def test_entry_that_changes_on_every_poll_is_not_updated_forever(
@@ -364,3 +398,29 @@ def test_busy_host_puts_the_poll_off_briefly(poller: Poller, httpserver: HTTPSer
     assert poller.poll(feed_id, now=NOW).outcome == "ok"
     # The slot went back after the fetch: one is free again besides "b".
     assert poller.slots.try_acquire(host, "c")
+
+
+def test_json_feed_version_1_fields(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    poller.poll(add(poller, serve(httpserver, "feed_v1.json")), now=NOW)
+    (record,) = records(rclient, prefix)
+    assert record["url"] == "https://json1.example/a"
+    assert record["authors"] == [{"name": "Ana Ruiz", "bio": None, "handles": []}]
+    assert record["published_at"] == "2024-03-04T08:00:00Z"
+    assert record["summary"] == "Short summary of the item."
+    assert record["body"] == "First paragraph of the version 1 item.\n\nSecond paragraph."
+    assert record["tags"] == ["science"]
+
+
+def test_feeds_list_shows_a_broken_feed(poller: Poller, httpserver: HTTPServer, cli: Cli) -> None:
+    httpserver.expect_request("/down").respond_with_data("oops", status=503)
+    feed_id = add(poller, httpserver.url_for("/down"))
+    for attempt in range(3):  # broken_after=3 in this fixture
+        poller.poll(feed_id, now=NOW + timedelta(hours=attempt))
+    done = cli.run("feeds", "list")
+    assert done.returncode == 0, done.stderr
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith(feed_id)]
+    assert row.split()[1:4] == ["broken", "503", "0"], row
+    code, docs = cli.json_lines("feeds", "show", feed_id, "--json")
+    assert (code, docs[0]["status"], docs[0]["error_count"]) == (0, "broken", 3)

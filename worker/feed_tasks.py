@@ -72,7 +72,7 @@ def dispatch_due() -> int:
         )
         for feed_id in ids:
             poll_feed.delay(feed_id, claimed_at=now.timestamp())
-        info.update(feeds=len(ids), ids=ids[:20])
+        info.update(feeds=len(ids), ids=ids[:20], idle=not ids)
     return len(ids)
 
 

@@ -82,10 +82,11 @@ class FeedState(BaseModel):
     full_text: bool = False
     body_hash: str | None = None
     entry_times: list[str] = Field(default_factory=list)  # recent entry dates, for the rhythm
+    ttl: float | None = None  # the document's RSS <ttl> at its last parse, seconds
 
     def public(self) -> dict[str, Any]:
         """What `feeds show --json` prints: the state without the scheduler's scratch."""
-        return self.model_dump(mode="json", exclude={"body_hash", "entry_times"})
+        return self.model_dump(mode="json", exclude={"body_hash", "entry_times", "ttl"})
 
 
 def feed_id_for(url: str) -> str:

@@ -67,7 +67,18 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", *, force: bool = F
     # Libraries that narrate ordinary misses (no date found, odd markup) at INFO.
     for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "justext"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Celery's line per task received/succeeded and per beat tick repeats what our step
+    # events say, every few seconds for months: shown only at DEBUG.
+    if root.level > logging.DEBUG:
+        for chatty in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+        logging.getLogger("celery.beat").addFilter(_drop_beat_ticks)
     _configured = True
+
+
+def _drop_beat_ticks(record: logging.LogRecord) -> bool:
+    """Beat's "Sending due task" line, every few seconds: kept only at DEBUG."""
+    return not (record.levelno == logging.INFO and "Sending due task" in str(record.msg))
 
 
 def get_logger(name: str = "newsworker") -> Any:
@@ -78,7 +89,7 @@ def get_logger(name: str = "newsworker") -> Any:
 def step(log: Any, event: str, **fields: Any) -> Iterator[dict[str, Any]]:
     """Emit one `event` when the block ends, with its outcome and duration in ms.
 
-    The block may add fields (counts, outcome) to the yielded dict. An exception
+    The block may add fields (counts, outcome, a `warning`) to the yielded dict. An exception
     marks the step failed, is logged with its message, and propagates.
     """
     info: dict[str, Any] = dict(fields)
@@ -92,7 +103,15 @@ def step(log: Any, event: str, **fields: Any) -> Iterator[dict[str, Any]]:
         log.warning(event, duration_ms=_ms(start), **info)
         raise
     info.setdefault("outcome", "ok")
-    log.info(event, duration_ms=_ms(start), **info)
+    # A step that succeeded with a caveat (a malformed feed recovered) says so louder;
+    # one that found nothing to do (`idle`) says so only at DEBUG.
+    if "warning" in info:
+        emit = log.warning
+    elif info.pop("idle", False):
+        emit = log.debug
+    else:
+        emit = log.info
+    emit(event, duration_ms=_ms(start), **info)
 
 
 def _ms(start: float) -> float:

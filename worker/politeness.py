@@ -14,11 +14,16 @@ from contextlib import contextmanager
 
 import redis
 
+# KEYS: host key. ARGV: limit, token, lease seconds. Redis's own clock, so workers
+# on machines whose clocks disagree still agree on when a lease ran out.
 _ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[5])))
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local lease = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[2])
+  redis.call('EXPIRE', KEYS[1], math.ceil(lease))
   return 1
 end
 return 0
@@ -37,14 +42,7 @@ class HostSlots:
         return f"{self.prefix}host:{host.lower()}"
 
     def try_acquire(self, host: str, token: str) -> bool:
-        now = time.time()
-        args: list[str | float] = [
-            now,
-            now + self.lease_seconds,
-            self.limit,
-            token,
-            self.lease_seconds,
-        ]
+        args: list[str | float] = [self.limit, token, self.lease_seconds]
         return bool(self._acquire(keys=[self.key(host)], args=args))
 
     def release(self, host: str, token: str) -> None:

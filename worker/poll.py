@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 
 from worker.dates import format_utc, parse_date
@@ -23,7 +24,7 @@ from worker.fetch import Fetcher, FetchResult, freshness_hints
 from worker.log import step
 from worker.normalise import normalise
 from worker.politeness import HostSlots
-from worker.readers import read_feed
+from worker.readers import PolledFeed, read_feed
 from worker.record import Article
 from worker.revisions import RevisionPolicy
 from worker.schedule import Hints, Policy, next_after_error, next_after_success
@@ -88,6 +89,11 @@ class Poller:
             return PollOutcome(feed_id, state.url, "failed", error="feed is disabled")
         if claimed_at is not None and _polled_since(state, claimed_at):
             return PollOutcome(feed_id, state.url, "skipped", state.last_status)
+        with structlog.contextvars.bound_contextvars(feed=feed_id, url=state.url):
+            return self._poll(state, now)
+
+    def _poll(self, state: FeedState, now: datetime) -> PollOutcome:
+        feed_id = state.id
         try:
             result = self._fetch(state, now)
         except FetchError as exc:
@@ -115,12 +121,13 @@ class Poller:
             return result
 
     def _process(self, state: FeedState, result: FetchResult, now: datetime) -> PollOutcome:
-        hints = _hints(result, now)
         if result.not_modified or self._same_body(state, result):
-            self._succeeded(state, result, now, hints, new_times=[])
+            # Nothing to parse: the document's ttl is the one it had last time.
+            self._succeeded(state, result, now, _hints(result, now, state.ttl), new_times=[])
             return PollOutcome(state.id, state.url, "not_modified", result.status)
         try:
-            articles = self._parse(state, result, now)
+            feed = self._parse(state, result)
+            articles = self._normalise(state, feed, now)
         except BadInput as exc:
             return self._failed(state, exc, now, http_status=result.status)
         except SoftTimeLimitExceeded:
@@ -135,10 +142,17 @@ class Poller:
                 k: sum(1 for r in stored if r.outcome == k)
                 for k in ("created", "updated", "unchanged")
             }
-            info.update(counts, deferred=sum(1 for r in stored if r.deferred))
+            info.update(
+                new=counts["created"],
+                updated=counts["updated"],
+                unchanged=counts["unchanged"],
+                deferred=sum(1 for r in stored if r.deferred),
+            )
         times = [a.published_at for a in articles if a.published_at]
-        state = state.model_copy(update={"entries_total": state.entries_total + counts["created"]})
-        self._succeeded(state, result, now, hints, new_times=times)
+        state = state.model_copy(
+            update={"entries_total": state.entries_total + counts["created"], "ttl": feed.ttl}
+        )
+        self._succeeded(state, result, now, _hints(result, now, feed.ttl), new_times=times)
         return PollOutcome(
             state.id, result.permanent_url or state.url, "ok", result.status,
             counts["created"], counts["updated"], counts["unchanged"],
@@ -148,12 +162,16 @@ class Poller:
         # Without validators, an identical body is the only sign nothing changed.
         return result.body is not None and _body_hash(result.body) == state.body_hash
 
-    def _parse(self, state: FeedState, result: FetchResult, now: datetime) -> list[Article]:
+    def _parse(self, state: FeedState, result: FetchResult) -> PolledFeed:
         with step(self.log, "parse", feed=state.id, bytes=result.bytes_read) as info:
-            drafts = read_feed(
-                result.body or b"", url=state.url, content_type=result.headers.get("content-type")
-            )
-            info["entries"] = len(drafts)
+            feed = read_feed(result.body or b"", url=state.url, headers=result.headers)
+            info["entries"] = len(feed.drafts)
+            if feed.warning:  # recovered: the entries are kept
+                info.update(warning=f"malformed feed: {feed.warning}")
+        return feed
+
+    def _normalise(self, state: FeedState, feed: PolledFeed, now: datetime) -> list[Article]:
+        drafts = feed.drafts
         articles: list[Article] = []
         with step(self.log, "normalise", feed=state.id, entries=len(drafts)) as info:
             for draft in drafts:
@@ -189,6 +207,7 @@ class Poller:
                     if result.body is not None
                     else state.body_hash,
                     "entry_times": times,
+                    "ttl": state.ttl,
                 }
             )
             self.svc.feeds.save(updated, due=when, fields=_POLL_FIELDS)
@@ -231,7 +250,7 @@ class Poller:
 # (a feeds.yaml sync or `feeds remove` may run meanwhile).
 _POLL_FIELDS = (
     "url", "status", "last_status", "etag", "last_modified", "error_count", "last_error",
-    "last_polled_at", "next_poll_at", "body_hash", "entry_times", "entries_total",
+    "last_polled_at", "next_poll_at", "body_hash", "entry_times", "entries_total", "ttl",
 )  # fmt: skip
 
 
@@ -240,24 +259,9 @@ def _polled_since(state: FeedState, claimed_at: datetime) -> bool:
     return polled is not None and polled >= claimed_at
 
 
-def _hints(result: FetchResult, now: datetime) -> Hints:
+def _hints(result: FetchResult, now: datetime, ttl: float | None) -> Hints:
     max_age, expires_in = freshness_hints(result.headers, now)
-    return Hints(max_age=max_age, expires_in=expires_in, ttl=_rss_ttl(result.body))
-
-
-def _rss_ttl(body: bytes | None) -> float | None:
-    """RSS <ttl> (minutes) from the first few KB, without parsing the whole document."""
-    if not body:
-        return None
-    head = body[:8192]
-    start = head.find(b"<ttl>")
-    end = head.find(b"</ttl>", start)
-    if start < 0 or end < 0:
-        return None
-    try:
-        return float(head[start + 5 : end].strip()) * 60
-    except ValueError:
-        return None
+    return Hints(max_age=max_age, expires_in=expires_in, ttl=ttl)
 
 
 def _body_hash(body: bytes) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 
 from worker.decode import charset_from_content_type, decode_bytes
@@ -65,13 +65,24 @@ def read_document(
     return drafts
 
 
-def read_feed(data: bytes, *, url: str, content_type: str | None = None) -> list[Draft]:
-    """Drafts for the entries of a polled feed (RSS, Atom, RDF or JSON Feed).
+@dataclass(frozen=True)
+class PolledFeed:
+    """The entries of one fetched feed document, with what it says of itself."""
 
-    Entries get `source.kind` "feed" with the feed URL, which scopes their entry
-    ids. Entry ids that are blank or repeated within the document are dropped, so
+    drafts: list[Draft]
+    ttl: float | None = None  # seconds (RSS <ttl>)
+    warning: str | None = None  # malformed, but entries were recovered
+
+
+def read_feed(data: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> PolledFeed:
+    """The entries of a polled feed (RSS, Atom, RDF or JSON Feed).
+
+    `headers` are the response headers (Content-Type's charset counts). Entries
+    get `source.kind` "feed" with the feed URL, which scopes their entry ids.
+    Entry ids that are blank or repeated within the document are dropped, so
     those entries fall back to their link, then to a hash of their content.
     """
+    content_type = {k.lower(): v for k, v in (headers or {}).items()}.get("content-type")
     head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{") or "json" in (content_type or "").lower():
         text = decode_bytes(data, charset_from_content_type(content_type))
@@ -79,10 +90,11 @@ def read_feed(data: bytes, *, url: str, content_type: str | None = None) -> list
         if len(values) != 1 or not jsonfeed.is_json_feed(values[0][1]):
             raise ParseError(f"{url}: JSON that is not a JSON Feed")
         drafts = jsonfeed.read(values[0][1], name=url, path=None)
+        meta = feedfile.FeedMeta()
     else:
-        drafts = feedfile.read(data, name=url, path=None, content_type=content_type)
+        drafts, meta = feedfile.read_with_meta(data, name=url, path=None, headers=headers)
     counts = Counter(d.source.entry_id for d in drafts)
-    return [
+    scoped = [
         replace(
             d,
             source=Source(
@@ -95,6 +107,7 @@ def read_feed(data: bytes, *, url: str, content_type: str | None = None) -> list
         )
         for d in drafts
     ]
+    return PolledFeed(scoped, ttl=meta.ttl, warning=meta.warning)
 
 
 def sniff(text: str) -> str:
@@ -153,4 +166,4 @@ _TEXT_READERS: dict[str, Callable[..., list[Draft]]] = {
     "html": html.read,
 }
 
-__all__ = ["read_document", "read_feed", "sniff"]
+__all__ = ["PolledFeed", "read_document", "read_feed", "sniff"]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import feedparser
@@ -26,6 +28,14 @@ from worker.text import clean_body, html_to_text, to_plain
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 _EMAIL_NAME_RE = re.compile(r"^\s*[^@\s]+@[^@\s]+\s*\((.*)\)\s*$")
+
+
+@dataclass(frozen=True)
+class FeedMeta:
+    """What the document says besides its entries."""
+
+    ttl: float | None = None  # RSS <ttl>, in seconds
+    warning: str | None = None  # why the document is malformed, when entries were recovered
 
 
 def read(
@@ -41,7 +51,25 @@ def read(
     A feed file gives `source.kind` "file". For a polled feed pass `fetched_from`
     (the feed URL): the kind becomes "feed" and that URL scopes the entry ids.
     """
-    parsed = _parse(data, name, content_type)
+    headers = {"content-type": content_type} if content_type else None
+    drafts, _ = read_with_meta(data, name=name, path=path, headers=headers)
+    return drafts
+
+
+def read_with_meta(
+    data: bytes,
+    *,
+    name: str,
+    path: str | None,
+    headers: Mapping[str, str] | None = None,
+    fetched_from: str | None = None,
+) -> tuple[list[Draft], FeedMeta]:
+    """`read`, plus the document's ttl and any recovered-from error.
+
+    `headers` are the HTTP response headers: feedparser takes the charset from
+    Content-Type and the base URI from Content-Location.
+    """
+    parsed = _parse(data, name, headers)
     entries = list(parsed.get("entries") or [])
     if not entries:
         if parsed.get("bozo"):
@@ -49,21 +77,32 @@ def read(
             raise ParseError(f"{name}: not a readable feed: {reason}")
         if not parsed.get("version"):
             raise ParseError(f"{name}: not a feed (no RSS, Atom or RDF root element)")
-        return []
+        return [], FeedMeta()
     feed = parsed.get("feed") or {}
-    return [
+    drafts = [
         _entry(entry, feed, index, path=path, fetched_from=fetched_from)
         for index, entry in enumerate(entries, start=1)
     ]
+    warning = _expat_reason(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    return drafts, FeedMeta(ttl=_ttl(feed), warning=warning)
 
 
-def _parse(data: bytes, name: str, content_type: str | None) -> Any:
-    headers = {"content-type": content_type} if content_type else None
+def _ttl(feed: Any) -> float | None:
+    try:
+        minutes = float(str(feed.get("ttl")).strip())
+    except ValueError:
+        return None
+    return minutes * 60 if 0 < minutes < 1e6 else None
+
+
+def _parse(data: bytes, name: str, headers: Mapping[str, str] | None) -> Any:
+    wanted = ("content-type", "content-location", "content-language")
+    picked = {k: v for k, v in (headers or {}).items() if k.lower() in wanted} or None
     try:
         # A stream, never a str: feedparser fetches URLs and opens file names.
         return feedparser.parse(
             io.BytesIO(data),
-            response_headers=headers,
+            response_headers=picked,
             sanitize_html=False,
             resolve_relative_uris=False,
         )

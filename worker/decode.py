@@ -94,13 +94,13 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
     charset detection; cp1252; latin-1 (which never fails).
     """
     if not data.strip():
-        raise BadInput("empty")
+        raise BadInput("empty: no text in it")
     _reject_magic(data)
     text = _decode(data, declared)
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     _reject_controls(text)
     if not text.strip():
-        raise BadInput("empty")
+        raise BadInput("empty: no text in it")
     return text
 
 

@@ -1,0 +1,91 @@
+"""Two schedulers (beat processes) by mistake, one real worker: no feed is polled twice."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import Cli, RedisServer, base_env, wait_for_worker
+
+FEEDS = Path(__file__).parent / "feeds"
+FEED_COUNT = 30
+
+
+@contextmanager
+def process(
+    args: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "worker", *args],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.slow
+def test_two_schedulers_never_poll_a_feed_twice(
+    redis_server: RedisServer, prefix: str, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    body = (FEEDS / "atom10.xml").read_bytes()
+    for n in range(FEED_COUNT):
+        httpserver.expect_request(f"/f{n}").respond_with_data(
+            body, content_type="application/atom+xml"
+        )
+    env = base_env(redis_server.url, prefix, tmp_path / "var")
+    env.update(
+        NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",
+        NEWSWORKER_DISPATCH_INTERVAL="0.5",
+        NEWSWORKER_FEEDS_FILE=str(tmp_path / "none.yaml"),
+        NEWSWORKER_HOST_CONCURRENCY="8",
+    )
+    cli = Cli(env, tmp_path)
+    for n in range(FEED_COUNT):
+        # A fixed hour: any second request within this test is a double poll.
+        done = cli.run("feeds", "add", httpserver.url_for(f"/f{n}"), "--interval", "3600")
+        assert done.returncode == 0, done.stderr
+    beats = []
+    for name in ("a", "b"):
+        # DEBUG: each beat logs every tick it sends, so the test sees both really ran.
+        beat_env = env | {
+            "NEWSWORKER_DATA_DIR": str(tmp_path / f"beat-{name}"),
+            "NEWSWORKER_LOG_LEVEL": "DEBUG",
+        }
+        beats.append((beat_env, tmp_path / f"beat-{name}.log"))
+    worker_log = tmp_path / "worker.log"
+    with (
+        process(["worker", "--concurrency", "2"], env, tmp_path, worker_log) as worker,
+        process(["beat"], beats[0][0], tmp_path, beats[0][1]),
+        process(["beat"], beats[1][0], tmp_path, beats[1][1]),
+    ):
+        wait_for_worker(redis_server.url, prefix, worker, worker_log)
+        deadline = time.monotonic() + 60
+        while len({r.path for r, _ in httpserver.log}) < FEED_COUNT:
+            assert time.monotonic() < deadline, worker_log.read_text()[-3000:]
+            time.sleep(0.2)
+        time.sleep(3)  # six more ticks of each scheduler
+        for _, log in beats:  # both schedulers really ticked, many times
+            assert log.read_text().count("Sending due task dispatch-due") >= 5, log.read_text()
+    requests = Counter(r.path for r, _ in httpserver.log)
+    assert set(requests) == {f"/f{n}" for n in range(FEED_COUNT)}
+    assert max(requests.values()) == 1, requests.most_common(3)
+    code, feeds = cli.json_lines("feeds", "list", "--json")
+    assert code == 0 and all(f["last_status"] == 200 for f in feeds)

@@ -180,3 +180,13 @@ def celery_worker(
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault suite's figures, one line per fault (docs/reliability.md keeps them)."""
+    from tests.faults import SUMMARIES
+
+    if SUMMARIES:
+        terminalreporter.section("fault suite")
+        for line in SUMMARIES:
+            terminalreporter.write_line(line)

@@ -1,0 +1,333 @@
+"""Parts for the fault suite: a Redis that can be stopped, worker processes that can be
+killed, a TCP proxy that breaks the network on demand, and the accounting of inputs.
+
+Every fault test pushes a known set of inputs, injects its fault, and then checks
+that each input ended as exactly one stored record or one dead letter, with its
+indexes and its `created` event. `SUMMARIES` collects one line per fault; the
+suite prints them at the end (conftest.py) and docs/reliability.md keeps them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import redis
+
+from worker.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
+
+SUMMARIES: list[str] = []
+
+
+# --- Redis ---------------------------------------------------------------------------
+
+
+@dataclass
+class RedisProcess:
+    """A redis-server of the test's own, with the append-only file, on a fixed port."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = start_redis_server(self.directory, self.port, persistent=True)
+        wait_until_ready(self.url, self.process)
+
+    def stop(self) -> None:
+        """A clean stop: Redis writes its append-only file and exits."""
+        if self.process is not None:
+            stop_redis_server(self.process.pid)
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, decode_responses=True)
+
+
+# --- worker processes -------------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    """A `python -m worker ...` process in its own process group."""
+
+    args: list[str]
+    env: dict[str, str]
+    cwd: Path
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Process:
+        with self.log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "worker", *self.args],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL to the whole group: the main process and its pool children at once."""
+        assert self.popen is not None
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=30)
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM to the main process (a warm shutdown); its exit status."""
+        assert self.popen is not None
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=30)
+            raise
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.terminate(timeout=30)
+        # Pool children left behind by a main process that died first.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_ready(process: Process, client: redis.Redis, prefix: str, timeout: float = 60) -> None:
+    """Until the worker has bound its queue and said it is ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.alive, process.text()[-4000:]
+        if "ready" in process.text() and client.exists(f"{prefix}_kombu.binding.newsworker"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"worker not ready:\n{process.text()[-4000:]}")
+
+
+# --- network ------------------------------------------------------------------------------
+
+Mode = Literal["pass", "reset", "hang"]
+
+
+class FaultyProxy:
+    """A TCP proxy on loopback in front of `target` that fails on demand.
+
+    `pass` forwards; `reset` accepts and closes at once (connection reset);
+    `hang` accepts and never answers (the client's timeout must fire).
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.mode: Mode = "pass"
+        self.connections: Counter[str] = Counter()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self.port = int(self._server.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            mode = self.mode
+            self.connections[mode] += 1
+            threading.Thread(target=self._handle, args=(client, mode), daemon=True).start()
+
+    def _handle(self, client: socket.socket, mode: Mode) -> None:
+        with client:
+            if mode == "reset":
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                return
+            if mode == "hang":
+                self._stop.wait(30)
+                return
+            with socket.create_connection(("127.0.0.1", self.target_port)) as upstream:
+                pumps = [
+                    threading.Thread(target=_pump, args=(client, upstream), daemon=True),
+                    threading.Thread(target=_pump, args=(upstream, client), daemon=True),
+                ]
+                for pump in pumps:
+                    pump.start()
+                for pump in pumps:
+                    pump.join(timeout=30)
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+# --- inputs and accounting ------------------------------------------------------------------
+
+
+def write_articles(folder: Path, count: int, *, bad: int = 0) -> tuple[set[str], set[str]]:
+    """`count` good article files and `bad` unparseable ones: (titles, bad paths)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    titles = set()
+    for n in range(count):
+        title = f"Fault article {n}"
+        body = " ".join(f"Sentence {k} of article {n} about the harbour." for k in range(20))
+        (folder / f"a{n:04d}.txt").write_text(
+            f"{title}\n\nURL: https://files.example/a/{n}\n\n{body}\n"
+        )
+        titles.add(title)
+    bad_paths = set()
+    for n in range(bad):
+        path = folder / f"bad{n}.txt"
+        path.write_bytes(b"" if n % 2 else b"\x00\x01binary\x00" * 10)
+        bad_paths.add(str(path.resolve()))
+    return titles, bad_paths
+
+
+def feed_document(feed: int, entries: int) -> bytes:
+    items = "".join(
+        f"<item><title>Feed {feed} entry {j}</title><guid>f{feed}-{j}</guid>"
+        f"<link>https://feeds.example/{feed}/{j}</link>"
+        f"<description>Entry {j} of feed {feed}, a story about the council.</description></item>"
+        for j in range(entries)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>'
+        f"<link>https://feeds.example/{feed}</link><description>x</description>{items}"
+        "</channel></rss>"
+    ).encode()
+
+
+@dataclass
+class Account:
+    fault: str
+    inputs: int
+    stored: int
+    dead_lettered: int
+    duplicates: int
+    lost: int
+    unindexed: int
+    missing_events: int
+
+    @property
+    def whole(self) -> bool:
+        return (
+            self.lost == 0
+            and self.duplicates == 0
+            and self.unindexed == 0
+            and (self.missing_events == 0)
+        )
+
+    def line(self) -> str:
+        return (
+            f"{self.fault}: inputs={self.inputs} stored={self.stored} "
+            f"dead-lettered={self.dead_lettered} duplicates={self.duplicates} lost={self.lost} "
+            f"unindexed={self.unindexed} missing-events={self.missing_events}"
+        )
+
+
+def account(
+    fault: str, client: redis.Redis, prefix: str, titles: set[str], bad: set[str]
+) -> Account:
+    """What became of each input, from Redis alone."""
+    records = [json.loads(v) for v in _values(client, prefix)]
+    by_title = Counter(r["title"] for r in records)
+    failed = {json.loads(v)["input"] for v in client.hvals(f"{prefix}failed")}
+    indexed_time = set(client.zrange(f"{prefix}idx:time", 0, -1))
+    indexed_modified = set(client.zrange(f"{prefix}idx:modified", 0, -1))
+    urls = client.hgetall(f"{prefix}idx:url")
+    created = Counter(
+        fields["id"]
+        for _, fields in client.xrange(f"{prefix}events")
+        if fields["type"] == "created"
+    )
+    unindexed = sum(
+        1
+        for r in records
+        if r["id"] not in indexed_time
+        or r["id"] not in indexed_modified
+        or (r["url"] and urls.get(r["url"]) != r["id"])
+    )
+    missing_events = sum(1 for r in records if created[r["id"]] != 1)
+    stored = sum(1 for t in titles if by_title[t] >= 1)
+    dead = len(bad & failed)
+    return Account(
+        fault=fault,
+        inputs=len(titles) + len(bad),
+        stored=stored,
+        dead_lettered=dead,
+        duplicates=sum(n - 1 for n in by_title.values() if n > 1),
+        lost=len(titles) - stored + len(bad) - dead,
+        unindexed=unindexed,
+        missing_events=missing_events,
+    )
+
+
+def redelivered(client: redis.Redis, prefix: str) -> int:
+    """How many file tasks were delivered more than once (the task counts deliveries)."""
+    keys = list(client.scan_iter(match=f"{prefix}deliveries:*", count=1000))
+    return sum(1 for v in (client.mget(keys) if keys else []) if v and int(v) > 1)
+
+
+def _values(client: redis.Redis, prefix: str) -> list[str]:
+    keys = list(client.scan_iter(match=f"{prefix}article:*", count=1000))
+    return [v for v in (client.mget(keys) if keys else []) if v is not None]
+
+
+def wait_for(
+    check: Callable[[], Account], timeout: float, *, explain: Callable[[], str] = str
+) -> Account:
+    """Poll `check` until nothing is lost (or `timeout` passes); the last account."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result.lost == 0 or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+def record(result: Account) -> Account:
+    SUMMARIES.append(result.line())
+    print(result.line())
+    return result

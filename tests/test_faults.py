@@ -1,0 +1,255 @@
+"""The fault suite: real worker processes, a real redis-server, real faults.
+
+Each test pushes known inputs (article files through `enqueue`, feeds from a local
+HTTP server through the dispatcher), injects one fault, and then accounts for
+every input: exactly one stored record (indexed, with one `created` event) or one
+dead letter, none duplicated, none lost. The summary lines are printed at the end
+of the run and kept in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import Cli, base_env
+from tests.faults import (
+    Account,
+    FaultyProxy,
+    Process,
+    RedisProcess,
+    account,
+    feed_document,
+    record,
+    wait_for,
+    wait_ready,
+    write_articles,
+)
+
+pytestmark = pytest.mark.slow
+
+VISIBILITY = 20  # seconds: work held by a dead worker comes back after this
+PREFIX = "nwfault:"
+
+
+@dataclass
+class Rig:
+    redis: RedisProcess
+    env: dict[str, str]
+    home: Path
+    cli: Cli
+    processes: list[Process]
+
+    def worker(self, name: str, concurrency: int = 2) -> Process:
+        process = Process(
+            ["worker", "--concurrency", str(concurrency)],
+            self.env,
+            self.home,
+            self.home / f"{name}.log",
+        ).start()
+        self.processes.append(process)
+        return process
+
+    def beat(self, name: str) -> Process:
+        env = self.env | {"NEWSWORKER_DATA_DIR": str(self.home / f"beat-{name}")}
+        process = Process(["beat"], env, self.home, self.home / f"{name}.log").start()
+        self.processes.append(process)
+        return process
+
+    def ready(self, process: Process) -> None:
+        wait_ready(process, self.redis.client(), PREFIX)
+
+    def logs(self) -> str:
+        return "\n".join(f"== {p.log.name}\n{p.text()[-3000:]}" for p in self.processes)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    server = RedisProcess(tmp_path / "redis")
+    server.start()
+    env = base_env(server.url, PREFIX, tmp_path / "var")
+    env.update(
+        NEWSWORKER_VISIBILITY_TIMEOUT=str(VISIBILITY),
+        NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",
+        NEWSWORKER_FETCH_TIMEOUT="2",
+        NEWSWORKER_FETCH_CONNECT_TIMEOUT="1",
+        NEWSWORKER_FEED_MIN_INTERVAL="1",
+        NEWSWORKER_DISPATCH_INTERVAL="0.5",
+        NEWSWORKER_HOST_CONCURRENCY="8",
+        NEWSWORKER_FEEDS_FILE=str(tmp_path / "no-feeds.yaml"),
+    )
+    rig = Rig(server, env, tmp_path, Cli(env, tmp_path), [])
+    try:
+        yield rig
+    finally:
+        for process in rig.processes:
+            process.stop()
+        server.stop()
+
+
+def enqueue(rig: Rig, folder: Path) -> None:
+    done = rig.cli.run("enqueue", str(folder), "--json")
+    assert done.returncode == 0, done.stderr
+
+
+def add_feeds(rig: Rig, urls: list[str], interval: float | None = None) -> None:
+    for url in urls:
+        args = ["feeds", "add", url, "--json"]
+        if interval:
+            args += ["--interval", str(interval)]
+        done = rig.cli.run(*args)
+        assert done.returncode == 0, done.stderr
+
+
+def serve_feeds(httpserver: HTTPServer, feeds: int, entries: int, delay: float = 0) -> set[str]:
+    """`feeds` RSS feeds at /feed/N, each `entries` long; the titles they carry."""
+    for n in range(feeds):
+        document = feed_document(n, entries)
+
+        def handler(_: Request, body: bytes = document) -> Response:
+            time.sleep(delay)
+            return Response(body, content_type="application/rss+xml")
+
+        httpserver.expect_request(f"/feed/{n}").respond_with_handler(handler)
+    return {f"Feed {n} entry {j}" for n in range(feeds) for j in range(entries)}
+
+
+def settle(rig: Rig, fault: str, titles: set[str], bad: set[str], timeout: float) -> Account:
+    result = wait_for(lambda: account(fault, rig.redis.client(), PREFIX, titles, bad), timeout)
+    record(result)
+    assert result.whole, f"{result.line()}\n{rig.logs()}"
+    return result
+
+
+def stored_count(rig: Rig) -> int:
+    return int(rig.redis.client().zcard(f"{PREFIX}idx:time"))
+
+
+def wait_stored(rig: Rig, at_least: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while stored_count(rig) < at_least:
+        assert time.monotonic() < deadline, rig.logs()
+        time.sleep(0.05)
+
+
+def test_worker_killed_with_sigkill_mid_tasks_then_restarted(
+    rig: Rig, httpserver: HTTPServer
+) -> None:
+    titles, bad = write_articles(rig.home / "in", 120, bad=4)
+    titles |= serve_feeds(httpserver, 6, 5, delay=1.5)
+    first = rig.worker("w1")
+    rig.ready(first)
+    add_feeds(rig, [httpserver.url_for(f"/feed/{n}") for n in range(6)])
+    rig.beat("b1")
+    # Both pool children are inside a (slow) feed fetch: kill them there.
+    deadline = time.monotonic() + 30
+    while len(httpserver.log) < 2:
+        assert time.monotonic() < deadline, rig.logs()
+        time.sleep(0.05)
+    enqueue(rig, rig.home / "in")
+    time.sleep(0.3)
+    first.kill()
+    killed_at = time.monotonic()
+    assert stored_count(rig) < len(titles)
+    rig.ready(rig.worker("w2"))
+    settle(rig, "worker SIGKILL mid-run", titles, bad, timeout=VISIBILITY + 60)
+    # The polls the dead worker held came back after the visibility timeout and ran again.
+    polls = Counter(r.path for r, _ in httpserver.log)
+    assert max(polls.values()) >= 2, polls
+    assert time.monotonic() - killed_at >= VISIBILITY - 2
+
+
+def test_worker_sigterm_finishes_or_returns_its_work(rig: Rig) -> None:
+    titles, bad = write_articles(rig.home / "in", 120, bad=2)
+    first = rig.worker("w1")
+    rig.ready(first)
+    enqueue(rig, rig.home / "in")
+    wait_stored(rig, 10)
+    assert first.terminate(timeout=60) == 0  # warm shutdown: stops taking work, exits
+    assert stored_count(rig) < len(titles)
+    rig.ready(rig.worker("w2"))
+    settle(rig, "worker SIGTERM mid-run", titles, bad, timeout=VISIBILITY + 60)
+
+
+def test_redis_stopped_and_restarted_mid_run(rig: Rig, httpserver: HTTPServer) -> None:
+    titles, bad = write_articles(rig.home / "in", 120, bad=2)
+    titles |= serve_feeds(httpserver, 4, 5)
+    worker = rig.worker("w1")
+    rig.ready(worker)
+    enqueue(rig, rig.home / "in")
+    add_feeds(rig, [httpserver.url_for(f"/feed/{n}") for n in range(4)])
+    rig.beat("b1")
+    wait_stored(rig, 20)
+    rig.redis.stop()  # a clean stop: the append-only file is flushed
+    time.sleep(3)
+    rig.redis.start()  # same port, same files
+    result = settle(rig, "Redis stopped and restarted", titles, bad, timeout=VISIBILITY + 60)
+    assert worker.alive, "the worker must ride out a Redis restart"
+    assert result.stored == len(titles)
+
+
+def test_worker_started_before_redis_waits_for_it(rig: Rig) -> None:
+    rig.redis.stop()
+    worker = rig.worker("w1")
+    time.sleep(4)
+    assert worker.alive, worker.text()[-3000:]
+    rig.redis.start()
+    rig.ready(worker)
+    titles, bad = write_articles(rig.home / "in", 5)
+    enqueue(rig, rig.home / "in")
+    settle(rig, "worker started before Redis", titles, bad, timeout=60)
+
+
+def test_feed_network_failing_hanging_and_recovering(rig: Rig, httpserver: HTTPServer) -> None:
+    titles = serve_feeds(httpserver, 6, 5)
+    proxy = FaultyProxy(httpserver.port)
+    try:
+        proxy.mode = "reset"
+        add_feeds(rig, [proxy.url(f"/feed/{n}") for n in range(6)])
+        rig.ready(rig.worker("w1", concurrency=4))
+        rig.beat("b1")
+        deadline = time.monotonic() + 30
+        while proxy.connections["reset"] < 6:
+            assert time.monotonic() < deadline, rig.logs()
+            time.sleep(0.1)
+        proxy.mode = "hang"  # past the 2 s fetch timeout
+        deadline = time.monotonic() + 30
+        while proxy.connections["hang"] < 6:
+            assert time.monotonic() < deadline, rig.logs()
+            time.sleep(0.1)
+        time.sleep(2.5)
+        code, feeds = rig.cli.json_lines("feeds", "list", "--json")
+        assert code == 0
+        assert all(f["error_count"] >= 1 and f["status"] == "error" for f in feeds), feeds
+        assert all(f["last_error"] for f in feeds)
+        proxy.mode = "pass"
+        # Backoff after a few errors is tens of seconds at most with a 1 s minimum.
+        settle(rig, "feed network reset, hang, recover", titles, set(), timeout=90)
+        code, feeds = rig.cli.json_lines("feeds", "list", "--json")
+        assert all(
+            (f["status"], f["error_count"], f["last_status"]) == ("ok", 0, 200) for f in feeds
+        ), feeds
+    finally:
+        proxy.close()
+
+
+def test_two_workers_and_two_schedulers(rig: Rig, httpserver: HTTPServer) -> None:
+    titles, bad = write_articles(rig.home / "in", 120, bad=2)
+    feed_titles = serve_feeds(httpserver, 10, 5, delay=0.1)
+    add_feeds(rig, [httpserver.url_for(f"/feed/{n}") for n in range(10)], interval=3600)
+    workers = [rig.worker("w1"), rig.worker("w2")]
+    for worker in workers:
+        rig.ready(worker)
+    rig.beat("b1")
+    rig.beat("b2")
+    enqueue(rig, rig.home / "in")
+    settle(rig, "two workers, two schedulers", titles | feed_titles, bad, timeout=90)
+    polls = Counter(r.path for r, _ in httpserver.log)
+    assert len(polls) == 10 and max(polls.values()) == 1, polls

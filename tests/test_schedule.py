@@ -33,6 +33,11 @@ def every(hours: float, count: int) -> list[datetime]:
         (every(1, 24 * 28), 3600),  # hourly -> 1 h
         (every(0.01, 20_000), 300),  # a firehose: clamped to the 5 min minimum
         ([NOW - timedelta(weeks=10)], 24 * 3600),  # old entries do not count
+        # Only the newest 200 dates are kept: their span still gives the rate.
+        (every(0.25, 200), 900),
+        (every(1 / 60, 2), 24 * 3600),  # two entries a minute apart are no firehose
+        # An hourly burst three days ago, silence since: the silence counts (76 h / 4).
+        ([NOW - timedelta(days=3, hours=h) for h in range(5)], 19 * 3600),
     ],
 )
 def test_rhythm(entries: list[datetime], expected: float) -> None:
@@ -61,6 +66,13 @@ def test_hints_lengthen_but_never_shorten_and_stay_under_the_maximum() -> None:
     assert next_after_success(
         NOW, hourly, Hints(max_age=10 * 86400), NO_JITTER, rng
     ) == NOW + timedelta(hours=24)
+
+
+def test_jitter_never_passes_the_maximum() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        when = next_after_success(NOW, [], Hints(), Policy(), rng)
+        assert timedelta(hours=21.6) <= when - NOW <= timedelta(hours=24)
 
 
 def test_jitter_spreads_feeds_within_ten_percent() -> None:

@@ -1,16 +1,21 @@
 """When to poll a feed next: pure functions of its history, the server's hints and the clock.
 
-The rules (README, "Scheduling"):
+The rules (README, "Scheduling rules"):
 
-- Rhythm: entries per week over the recent window (four weeks) give the interval,
-  week / weekly entries, as Miniflux's entry-frequency scheduler does; a feed with
-  no recent entry waits the maximum. A per-feed fixed interval overrides.
+- Rhythm: how often the feed published over the recent window (four weeks) gives
+  the interval, as Miniflux's entry-frequency scheduler does: the gaps between the
+  recent entries known, over the time they span up to now (at least a day, so two
+  entries a minute apart do not make a firehose). Only the newest entry dates are
+  kept, so for a busy feed the span is shorter than the window, and the rate still
+  right. A feed with no recent entry waits the maximum; a fixed interval overrides.
 - The interval is clamped between the feed's minimum and maximum (defaults 5 min
   and 24 h) and lengthened, never shortened, by the server's hints:
   Cache-Control max-age, Expires, RSS <ttl> (still capped at the maximum).
-- Errors back off exponentially from one minute, doubling, capped at 24 h;
-  Retry-After (429/503) is honoured when longer.
-- Jitter of ±10 % keeps feeds from moving in lock-step.
+- Errors back off exponentially from `error_base` (the poller passes the feed's
+  minimum interval, so a failing feed is never asked more often than a healthy
+  one), doubling, capped at 24 h; Retry-After (429/503) is honoured when longer.
+- Jitter of ±10 % keeps feeds from moving in lock-step; it never takes an adaptive
+  interval past the maximum.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from datetime import datetime, timedelta
 
 WEEK = 7 * 24 * 3600.0
 WINDOW = timedelta(weeks=4)
+MIN_SPAN = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -55,10 +61,10 @@ def rhythm_interval(entry_times: Sequence[datetime], now: datetime, policy: Poli
     if policy.fixed_interval is not None:
         return policy.fixed_interval
     recent = [t for t in entry_times if now - WINDOW <= t <= now]
-    if not recent:
+    if len(recent) < 2:
         return policy.max_interval
-    per_week = len(recent) / (WINDOW.total_seconds() / WEEK)
-    return _clamp(WEEK / per_week, policy)
+    span = max((now - min(recent)).total_seconds(), MIN_SPAN.total_seconds())
+    return _clamp(span / (len(recent) - 1), policy)
 
 
 def next_after_success(
@@ -70,9 +76,10 @@ def next_after_success(
 ) -> datetime:
     """The next poll after a successful (or not-modified) poll."""
     interval = rhythm_interval(entry_times, now, policy)
-    if policy.fixed_interval is None:
-        interval = min(max(interval, hints.freshness()), policy.max_interval)
-    return now + timedelta(seconds=_jittered(interval, policy, rng))
+    if policy.fixed_interval is not None:
+        return now + timedelta(seconds=_jittered(interval, policy, rng))
+    interval = min(max(interval, hints.freshness()), policy.max_interval)
+    return now + timedelta(seconds=_jittered(interval, policy, rng, ceiling=policy.max_interval))
 
 
 def backoff(error_count: int, policy: Policy) -> float:
@@ -99,5 +106,10 @@ def _clamp(interval: float, policy: Policy) -> float:
     return min(max(interval, policy.min_interval), policy.max_interval)
 
 
-def _jittered(interval: float, policy: Policy, rng: random.Random) -> float:
-    return interval * rng.uniform(1 - policy.jitter, 1 + policy.jitter)
+def _jittered(
+    interval: float, policy: Policy, rng: random.Random, ceiling: float | None = None
+) -> float:
+    high = interval * (1 + policy.jitter)
+    if ceiling is not None:
+        high = min(high, max(ceiling, interval))
+    return rng.uniform(interval * (1 - policy.jitter), high)

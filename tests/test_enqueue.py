@@ -185,3 +185,30 @@ def test_progress_bar_on_a_terminal_and_json_alone_on_stdout(
     assert "enqueue" in terminal and "stored" in terminal and "100%" in terminal, terminal
     lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert [line["outcome"] for line in lines] == ["created"] * 3
+
+
+def test_a_message_that_keeps_killing_workers_is_set_aside(
+    celery_worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """After 5 deliveries that never finished, the 6th records a dead letter instead."""
+    import uuid
+
+    from worker.ingest import InputFile
+    from worker.tasks import file_payload
+
+    path = tmp_path / "poison.txt"
+    path.write_text("A poison title\n\nA body that killed its worker five times.\n")
+    task_id = str(uuid.uuid4())
+    client = redis.Redis.from_url(celery_worker.cli.env["NEWSWORKER_REDIS_URL"])
+    # What five deliveries that died mid-task leave behind.
+    client.set(f"{celery_worker.prefix}deliveries:{task_id}:0", 5)
+    payload = file_payload(InputFile(str(path), path.read_bytes(), str(path.resolve())))
+    app = client_app(celery_worker)
+    app.send_task("newsworker.ingest_file", args=[payload], task_id=task_id)
+    result = AsyncResult(task_id, app=app).get(timeout=60)
+    assert result[0]["outcome"] == "failed"
+    assert "6 deliveries" in result[0]["error"]
+    code, failures = celery_worker.cli.json_lines("failed", "list", "--json")
+    assert code == 0
+    entry = next(f for f in failures if f["input"] == str(path.resolve()))
+    assert "worker died or hung" in entry["reason"]

@@ -424,3 +424,16 @@ def test_feeds_list_shows_a_broken_feed(poller: Poller, httpserver: HTTPServer, 
     assert row.split()[1:4] == ["broken", "503", "0"], row
     code, docs = cli.json_lines("feeds", "show", feed_id, "--json")
     assert (code, docs[0]["status"], docs[0]["error_count"]) == (0, "broken", 3)
+
+
+def test_a_poll_that_never_finishes_counts_as_an_error(
+    poller: Poller, httpserver: HTTPServer
+) -> None:
+    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    outcome = poller.give_up(feed_id, "given up after 6 deliveries", now=NOW)
+    assert outcome.outcome == "failed"
+    state = poller.svc.feeds.get(feed_id)
+    assert (state.status, state.error_count) == ("error", 1)
+    assert "6 deliveries" in state.last_error
+    assert poller.svc.client.zscore(poller.svc.feeds.due_key, feed_id) > NOW.timestamp()
+    assert poller.give_up("nope", "x", now=NOW).error == "no feed with id nope"

@@ -25,7 +25,7 @@ from worker.log import get_logger, step
 from worker.politeness import HostSlots
 from worker.poll import Poller
 from worker.settings import Settings, get_settings
-from worker.tasks import TRANSIENT, services
+from worker.tasks import TRANSIENT, services, too_many_deliveries
 
 log = get_logger("newsworker.feeds")
 
@@ -93,6 +93,10 @@ def poll_feed(self: Task, feed_id: str, claimed_at: float | None = None) -> dict
     """
     claimed = datetime.fromtimestamp(claimed_at, UTC) if claimed_at is not None else None
     with structlog.contextvars.bound_contextvars(task_id=self.request.id, feed=feed_id):
+        deliveries = too_many_deliveries(self)
+        if deliveries is not None:  # it killed or hung its worker every time
+            reason = f"given up after {deliveries} deliveries: the worker died or hung on it"
+            return poller().give_up(feed_id, reason, now=datetime.now(UTC)).to_dict()
         return poller().poll(feed_id, now=datetime.now(UTC), claimed_at=claimed).to_dict()
 
 

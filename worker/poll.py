@@ -18,7 +18,7 @@ import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 
 from worker.dates import format_utc, parse_date
-from worker.errors import BadInput, FetchError, Gone, HTTPStatusError
+from worker.errors import BadInput, FetchError, Gone, HTTPStatusError, NewsworkerError
 from worker.feeds import RECENT_ENTRY_TIMES, FeedState
 from worker.fetch import Fetcher, FetchResult, freshness_hints
 from worker.log import step
@@ -104,6 +104,14 @@ class Poller:
             host = urlsplit(state.url).hostname
             return PollOutcome(feed_id, state.url, "failed", error=f"{host} busy; retry later")
         return self._process(state, result, now)
+
+    def give_up(self, feed_id: str, reason: str, *, now: datetime) -> PollOutcome:
+        """Count a poll that never finished (it killed its worker) as an error on the feed."""
+        state = self.svc.feeds.get(feed_id)
+        if state is None:
+            self.svc.feeds.unschedule(feed_id)
+            return PollOutcome(feed_id, "", "failed", error=f"no feed with id {feed_id}")
+        return self._failed(state, NewsworkerError(reason), now)
 
     def _fetch(self, state: FeedState, now: datetime) -> FetchResult | None:
         """The response, holding one of the host's request slots only while fetching."""

@@ -75,7 +75,7 @@ class IngestTask(Task):  # type: ignore[misc]
         )
 
 
-def _too_many_deliveries(task: Task) -> int | None:
+def too_many_deliveries(task: Task) -> int | None:
     """Count this delivery; the count when it is past the limit, else None."""
     key = f"{get_settings().key_prefix}deliveries:{task.request.id}:{task.request.retries}"
     pipe = services().client.pipeline(transaction=True)
@@ -101,7 +101,7 @@ def ingest_file(self: Task, payload: dict[str, Any]) -> list[dict[str, Any]]:
     with structlog.contextvars.bound_contextvars(task_id=self.request.id, input=display):
         now = datetime.now(UTC)
         svc = services()
-        deliveries = _too_many_deliveries(self)
+        deliveries = too_many_deliveries(self)
         if deliveries is not None:
             reason = f"given up after {deliveries} deliveries: the worker died or hung on it"
             outcomes = [IngestOutcome(display, "failed", error=reason)]

@@ -108,3 +108,53 @@ def test_import_export_remove(celery_worker: WorkerProcess, tmp_path: Path) -> N
     assert 'xmlUrl="https://imported.example/rss"' in exported.stdout
     assert cli.run("feeds", "remove", imported[0]["id"]).returncode == 0
     assert cli.run("feeds", "show", imported[0]["id"]).returncode == 1
+
+
+def test_poll_without_wait_queues_and_the_worker_polls(
+    celery_worker: WorkerProcess, httpserver: HTTPServer
+) -> None:
+    import time
+
+    cli = celery_worker.cli
+    url = serve(httpserver, "rss091.xml", "/nowait/rss")
+    code, docs = cli.json_lines("feeds", "add", url, "--json")
+    assert code == 0
+    code, lines = cli.json_lines("poll", docs[0]["id"], "--json")
+    assert code == 0
+    assert (lines[0]["feed"], lines[0]["url"]) == (docs[0]["id"], url)
+    assert lines[0]["task_id"]
+    deadline = time.monotonic() + 30
+    while True:
+        _, shown = cli.json_lines("feeds", "show", docs[0]["id"], "--json")
+        if shown[0]["last_polled_at"]:
+            break
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.2)
+    assert (shown[0]["last_status"], shown[0]["entries_total"]) == (200, 1)
+
+
+def test_every_poll_step_is_logged_with_its_figures(
+    celery_worker: WorkerProcess, httpserver: HTTPServer
+) -> None:
+    cli = celery_worker.cli
+    url = serve(httpserver, "rss20.xml", "/logged/rss")
+    code, docs = cli.json_lines("feeds", "add", url, "--json")
+    feed_id = docs[0]["id"]
+    code, _ = cli.json_lines("poll", feed_id, "--wait", "--json")
+    assert code == 0
+    events = {
+        e["event"]: e
+        for e in celery_worker.log_events()
+        if e.get("feed") == feed_id and e.get("logger") == "newsworker.feeds"
+    }
+    for name in ("fetch", "parse", "normalise", "store", "schedule"):
+        assert name in events, f"no {name} event in {sorted(events)}"
+        assert events[name]["url"] == url
+        assert events[name]["task_id"]
+        assert isinstance(events[name]["duration_ms"], float)
+    assert (events["fetch"]["http_status"], events["fetch"]["bytes"]) == (
+        200,
+        len((FEEDS / "rss20.xml").read_bytes()),
+    )
+    assert (events["store"]["new"], events["store"]["updated"]) == (2, 0)
+    assert events["schedule"]["next_poll_at"].endswith("Z")

@@ -15,6 +15,7 @@ from celery import Celery
 from celery.signals import setup_logging
 
 from worker.log import configure_logging
+from worker.redis_client import with_tls_defaults
 from worker.settings import Settings, get_settings
 
 app = Celery("newsworker", include=["worker.tasks", "worker.feed_tasks"])
@@ -22,7 +23,8 @@ app = Celery("newsworker", include=["worker.tasks", "worker.feed_tasks"])
 
 def build_config(settings: Settings) -> dict[str, Any]:
     """Celery configuration for these settings (pure: easy to test and to read)."""
-    redis_url = settings.require_redis_url()
+    # rediss:// URLs verify the server for the broker and the backend as for the store.
+    redis_url = with_tls_defaults(settings.require_redis_url())
     vt = settings.visibility_timeout
     transport = {
         "visibility_timeout": vt,
@@ -31,7 +33,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "unacked_restore_throttle": 1,
     }
     return {
-        "broker_url": settings.effective_broker_url(),
+        "broker_url": with_tls_defaults(settings.effective_broker_url()),
         "result_backend": redis_url,
         "broker_transport_options": transport,
         "result_backend_transport_options": {"global_keyprefix": settings.key_prefix},

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
 import structlog
+
+from worker.redact import redact_text
 
 _configured = False
 
@@ -56,6 +58,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", *, force: bool = F
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            redact_credentials,
             renderer,
         ],
     )
@@ -74,6 +77,33 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", *, force: bool = F
             logging.getLogger(chatty).setLevel(logging.WARNING)
         logging.getLogger("celery.beat").addFilter(_drop_beat_ticks)
     _configured = True
+
+
+def redact_credentials(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> dict[str, Any]:
+    """Mask `scheme://user:password@` in every value of every line, ours and Celery's.
+
+    The last step before rendering, after tracebacks became text: a safety net under
+    the callers that already log redacted URLs (and Celery, which masks its own).
+    """
+    return {key: _redact_value(value) for key, value in event_dict.items()}
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_redact_value(item) for item in value)
+    text = str(value)  # exceptions, paths, sets: a renderer turns them into text anyway
+    redacted = redact_text(text)
+    return value if redacted == text else redacted
 
 
 def _drop_beat_ticks(record: logging.LogRecord) -> bool:

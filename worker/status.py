@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from worker.feeds import FeedRegistry
-from worker.redis_client import connect, redact
+from worker.redact import redact_url
+from worker.redis_client import check_connection, connect
 from worker.services import Services
 from worker.settings import Settings
 
@@ -16,7 +17,9 @@ def collect_status(
     from worker.celery_app import app
 
     client = svc.client
-    broker = connect(settings.effective_broker_url())
+    broker_url = settings.effective_broker_url()
+    broker = connect(broker_url)
+    check_connection(broker, broker_url)
     # kombu prefixes the queue list with the global key prefix.
     queue_length = int(broker.llen(f"{settings.key_prefix}{settings.queue}"))
     replies = app.control.ping(timeout=ping_timeout) or []
@@ -33,7 +36,8 @@ def collect_status(
             "used_human": memory.get("used_memory_human"),
             "maxmemory_bytes": int(memory.get("maxmemory", 0)),
         },
-        "redis": redact(settings.require_redis_url()),
+        "redis": redact_url(settings.require_redis_url()),
+        "broker": redact_url(broker_url),
     }
 
 

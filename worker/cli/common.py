@@ -15,6 +15,8 @@ import redis
 from worker.errors import NewsworkerError
 from worker.ingest import IngestOutcome
 from worker.log import configure_logging
+from worker.redact import redact_text
+from worker.redis_client import check_connection, check_credentials
 from worker.services import Services, open_services
 from worker.settings import Settings, get_settings, override_settings
 
@@ -28,7 +30,8 @@ def main() -> None:
 
 
 def fail(message: str) -> None:
-    click.echo(f"newsworker: {message}", err=True)
+    # Error texts may quote a URL from the settings or a library: never its password.
+    click.echo(f"newsworker: {redact_text(message)}", err=True)
 
 
 def reports_errors(func: F) -> F:
@@ -47,8 +50,14 @@ def reports_errors(func: F) -> F:
 
 @contextlib.contextmanager
 def redis_url(settings: Settings) -> Iterator[str]:
-    """The configured Redis, or the embedded one under the data folder."""
+    """The configured Redis, or the embedded one under the data folder.
+
+    A configured URL (and a separate broker URL) whose credentials are refused fails
+    here, in one line, before any command or worker starts using it.
+    """
     if settings.redis_url:
+        for url in dict.fromkeys((settings.redis_url, settings.effective_broker_url())):
+            check_credentials(url)
         yield settings.redis_url
         return
     from worker.embedded import embedded_redis
@@ -60,9 +69,15 @@ def redis_url(settings: Settings) -> Iterator[str]:
 
 @contextlib.contextmanager
 def services() -> Iterator[Services]:
-    """The store, dead letters and feed registry, on the configured or embedded Redis."""
+    """The store, dead letters and feed registry, on the configured or embedded Redis.
+
+    The connection is checked first, so a wrong password or an unreachable server is
+    one line naming the (redacted) URL, not a failure per input.
+    """
     with redis_url(get_settings()) as url:
-        yield open_services(get_settings(), url)
+        svc = open_services(get_settings(), url)
+        check_connection(svc.client, url)
+        yield svc
 
 
 def emit_json(document: Any) -> None:

@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import Cli, RedisServer, base_env, wait_for_worker
+from tests.conftest import Cli, RedisServer, base_env
+from tests.faults import Process, wait_ready
 
 FEEDS = Path(__file__).parent / "feeds"
 FEED_COUNT = 30
-
-
-@contextmanager
-def process(
-    args: list[str], env: dict[str, str], cwd: Path, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "worker", *args],
-            env=env,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.slow
@@ -70,20 +45,22 @@ def test_two_schedulers_never_poll_a_feed_twice(
             "NEWSWORKER_LOG_LEVEL": "DEBUG",
         }
         beats.append((beat_env, tmp_path / f"beat-{name}.log"))
-    worker_log = tmp_path / "worker.log"
-    with (
-        process(["worker", "--concurrency", "2"], env, tmp_path, worker_log) as worker,
-        process(["beat"], beats[0][0], tmp_path, beats[0][1]),
-        process(["beat"], beats[1][0], tmp_path, beats[1][1]),
-    ):
-        wait_for_worker(redis_server.url, prefix, worker, worker_log)
+    worker = Process(["worker", "--concurrency", "2"], env, tmp_path, tmp_path / "worker.log")
+    processes = [worker] + [Process(["beat"], e, tmp_path, log) for e, log in beats]
+    try:
+        for process in processes:
+            process.start()
+        wait_ready(worker, redis_server.client(), prefix)
         deadline = time.monotonic() + 60
         while len({r.path for r, _ in httpserver.log}) < FEED_COUNT:
-            assert time.monotonic() < deadline, worker_log.read_text()[-3000:]
+            assert time.monotonic() < deadline, worker.text()[-3000:]
             time.sleep(0.2)
         time.sleep(3)  # six more ticks of each scheduler
         for _, log in beats:  # both schedulers really ticked, many times
             assert log.read_text().count("Sending due task dispatch-due") >= 5, log.read_text()
+    finally:
+        for process in processes:
+            process.stop()
     requests = Counter(r.path for r, _ in httpserver.log)
     assert set(requests) == {f"/f{n}" for n in range(FEED_COUNT)}
     assert max(requests.values()) == 1, requests.most_common(3)

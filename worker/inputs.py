@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import BinaryIO
 
 from worker.errors import BadInput, FetchError
 from worker.ingest import InputFile
+from worker.settings import get_settings
 
 STDIN = "-"
 _GLOB_CHARS = set("*?[")
@@ -74,33 +76,74 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield Path(root) / name
 
 
-def read_input(ref: InputRef, *, max_bytes: int, stdin: BinaryIO | None = None) -> InputFile:
+def read_input(
+    ref: InputRef, *, max_bytes: int, stdin: BinaryIO | None = None, root: Path | None = None
+) -> InputFile:
     """The bytes of one input, refusing anything over `max_bytes`.
 
-    Raises FetchError when the file cannot be read, BadInput when it is too large
-    or is not a regular file.
+    `root` confines paths: one that resolves (symlinks followed) outside it is
+    refused. None means the configured NEWSWORKER_INPUT_ROOT, which when unset
+    allows any path. Raises FetchError when the file cannot be read, BadInput
+    when it is too large, not a regular file, or outside the root.
     """
+    root = root or get_settings().input_root
+    if ref.path is not None and root is not None:  # first: refused paths tell nothing more
+        _check_root(_loose_resolve(ref.path, ref.display), root, ref.display)
     if ref.problem:
         raise FetchError(ref.problem)
     if ref.path is None:
         stream = stdin if stdin is not None else sys.stdin.buffer
         return InputFile(STDIN, _read_capped(stream, max_bytes, STDIN), None)
-    path = ref.path
+    resolved = _resolve(ref.path, ref.display, root)
     try:
-        resolved = path.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
-        raise FetchError(f"cannot read {ref.display}: {_reason(exc)}") from exc
-    if not resolved.is_file():
-        raise BadInput(f"{ref.display} is not a regular file")
-    try:
-        size = resolved.stat().st_size
-        if size > max_bytes:
-            raise BadInput(f"{ref.display} is {size} bytes, over the {max_bytes}-byte limit")
-        with resolved.open("rb") as handle:
-            data = _read_capped(handle, max_bytes, ref.display)
+        data = _read_file(resolved, max_bytes, ref.display)
     except OSError as exc:
         raise FetchError(f"cannot read {ref.display}: {_reason(exc)}") from exc
     return InputFile(ref.display, data, str(resolved))
+
+
+def _loose_resolve(path: Path, display: str) -> Path:
+    """`path` with symlinks and `..` resolved as far as they exist."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise FetchError(f"cannot read {display}: {_reason(exc)}") from exc
+
+
+def _resolve(path: Path, display: str, root: Path | None) -> Path:
+    """The real path of an existing `path`, inside `root` when one is given."""
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise FetchError(f"cannot read {display}: {_reason(exc)}") from exc
+    _check_root(resolved, root, display)  # again: a link may have changed since
+    return resolved
+
+
+def _check_root(resolved: Path, root: Path | None, display: str) -> None:
+    if root is None:
+        return
+    real_root = root.expanduser().resolve()
+    if not resolved.is_relative_to(real_root):
+        raise BadInput(
+            f"{display}: refused: it is outside the allowed input root {real_root}"
+            " (NEWSWORKER_INPUT_ROOT), once symlinks and '..' are followed"
+        )
+
+
+def _read_file(resolved: Path, max_bytes: int, display: str) -> bytes:
+    # O_NOFOLLOW: the path was just resolved, so a symlink here was swapped in since.
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    if not resolved.is_file():
+        raise BadInput(f"{display} is not a regular file")
+    with open(os.open(resolved, flags), "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput(f"{display} is not a regular file")
+        if info.st_size > max_bytes:
+            raise BadInput(f"{display} is {info.st_size} bytes, over the {max_bytes}-byte limit")
+        return _read_capped(handle, max_bytes, display)
 
 
 def _read_capped(stream: BinaryIO, max_bytes: int, display: str) -> bytes:

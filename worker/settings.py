@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     allow_private_networks: bool = False
 
     max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Files named on the command line must resolve (symlinks followed) under this
+    # folder; unset, any path is allowed.
+    input_root: Path | None = None
     stream_maxlen: int = Field(default=100_000, gt=0)
     retention_days: int = Field(default=90, ge=0)
     failed_maxlen: int = Field(default=10_000, gt=0)

@@ -20,6 +20,9 @@ _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 # Control characters other than newline and tab (those count as whitespace).
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WS_RE = re.compile(r"\s+")
+# Python joins escaped surrogate pairs ("\\ud83d\\ude00" in JSON), so any left are
+# lone ones, which no UTF-8 encoder accepts.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _BLANK_LINE_RE = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _WORD_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
 # Sentence punctuation at the end of a line, before closing quotes or brackets.
@@ -29,6 +32,11 @@ SENTENCE_END_RE = re.compile(r"[.!?:;…][\"'”’»)\]]*$")
 def nfc(value: str) -> str:
     """Unicode NFC, so that equal-looking text compares (and hashes) equal."""
     return unicodedata.normalize("NFC", value)
+
+
+def without_surrogates(value: str) -> str:
+    """`value` with each lone surrogate (from a JSON or YAML escape) as U+FFFD."""
+    return _SURROGATE_RE.sub("\ufffd", value)
 
 
 def collapse_whitespace(value: str) -> str:

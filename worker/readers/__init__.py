@@ -20,6 +20,7 @@ from pathlib import PurePath
 from worker.decode import charset_from_content_type, decode_bytes
 from worker.errors import BadInput, ParseError
 from worker.readers import feedfile, html, jsonfeed, jsonrecords, markdown, plaintext
+from worker.readers.common import encodable
 from worker.record import Draft, Source
 
 _EXTENSIONS = {
@@ -53,6 +54,8 @@ def read_document(
     """
     text = decode_bytes(data, charset_from_content_type(content_type))
     kind = _kind_from_name(name) or _kind_from_name(path) or sniff(text)
+    if kind == "feed" and text.lstrip().startswith(("{", "[")):
+        kind = "json"  # a JSON Feed saved as .xml: no XML document starts so
     if kind == "feed":
         drafts = feedfile.read(data, name=name, path=path, content_type=content_type)
     elif kind in ("json", "ndjson"):
@@ -62,7 +65,7 @@ def read_document(
     if not drafts:
         what = "feed has no entries" if kind == "feed" else "no records in it"
         raise BadInput(f"{name}: {what}")
-    return drafts
+    return [encodable(d) for d in drafts]
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ def read_feed(data: bytes, *, url: str, headers: Mapping[str, str] | None = None
         meta = feedfile.FeedMeta()
     else:
         drafts, meta = feedfile.read_with_meta(data, name=url, path=None, headers=headers)
+    drafts = [encodable(d) for d in drafts]
     counts = Counter(d.source.entry_id for d in drafts)
     scoped = [
         replace(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -9,7 +10,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from worker.bylines import split_byline
-from worker.record import RawAuthor, Source
+from worker.record import Draft, RawAuthor, Source
+from worker.text import without_surrogates
 
 
 def file_uri(path: str | None) -> str | None:
@@ -85,7 +87,7 @@ def entry_path(path: str | None, identity: str | None, title: str, body: str) ->
     """
     if path is None or identity:
         return path
-    digest = hashlib.sha256(f"{title}\x1f{body}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(without_surrogates(f"{title}\x1f{body}").encode()).hexdigest()[:16]
     return f"{path}#entry-{digest}"
 
 
@@ -95,3 +97,29 @@ def entry_label(position: int, entry_id: str | None, *, key: str = "guid") -> st
         return f"entry {position}"
     shown = entry_id if len(entry_id) <= 80 else entry_id[:77] + "..."
     return f"entry {position} ({key} {shown})"
+
+
+def encodable(draft: Draft) -> Draft:
+    """`draft` with every string UTF-8 can encode: a lone surrogate (a JSON `\\ud800`,
+    a YAML escape) becomes U+FFFD, so that it cannot fail the store or the CLI later."""
+    changes: dict[str, Any] = {
+        f.name: _encodable(getattr(draft, f.name))
+        for f in dataclasses.fields(draft)
+        if f.name not in ("authors", "source")
+    }
+    changes["authors"] = tuple(
+        RawAuthor(_encodable(a.name), _encodable(a.bio), _encodable(a.handles))
+        for a in draft.authors
+    )
+    changes["source"] = Source(**_encodable(draft.source.model_dump()))
+    return Draft(**changes)
+
+
+def _encodable(value: Any) -> Any:
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, tuple):
+        return tuple(_encodable(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _encodable(v) for k, v in value.items()}
+    return value

@@ -7,7 +7,9 @@ The description is the entry's own: feedparser fills a missing `summary` with
 the raw content markup, which is not one. Each Draft carries its position and
 guid in `extra["label"]` ("entry 3 (guid ...)") for messages about it.
 A malformed ("bozo") document keeps the entries feedparser recovered; one with no
-entries fails with feedparser's reason.
+entries fails with feedparser's reason. Before feedparser sees a document,
+`xmlguard` refuses entity declarations, deep nesting and element sprawl, and
+`xmlrepair` mends character references to no character.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import feedparser
 
 from worker.dates import to_rfc3339_utc
 from worker.errors import ParseError
+from worker.readers import xmlguard, xmlrepair
 from worker.readers.common import entry_label, entry_path, file_source
 from worker.record import Draft, RawAuthor, Source
 from worker.text import clean_body, html_to_text, to_plain
@@ -98,6 +101,8 @@ def _ttl(feed: Any) -> float | None:
 def _parse(data: bytes, name: str, headers: Mapping[str, str] | None) -> Any:
     wanted = ("content-type", "content-location", "content-language")
     picked = {k: v for k, v in (headers or {}).items() if k.lower() in wanted} or None
+    xmlguard.check_markup(data, name=name)
+    data = xmlrepair.mend(data)
     try:
         # A stream, never a str: feedparser fetches URLs and opens file names.
         return feedparser.parse(

@@ -90,9 +90,16 @@ def _parse(text: str, name: str) -> Any:
     # an XML encoding declaration.
     parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
-        return lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
+        tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
     except (etree.LxmlError, ValueError) as exc:
         raise ParseError(f"{name}: unreadable HTML: {exc}") from exc
+    # libxml2 stops at 256 levels of nesting and keeps what it had: the rest of
+    # the page would be lost without a word.
+    limit = next((e for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"), None)
+    if limit is not None:
+        what = "elements nested more than 256 deep" if "depth" in limit.message else limit.message
+        raise ParseError(f"{name}: refused: over an HTML parser limit: {what}")
+    return tree
 
 
 def _meta(tree: Any) -> _Meta:

@@ -18,22 +18,24 @@ run: install
 	$(BIN)/newsworker run
 
 test: install
-	$(BIN)/ruff check worker tests
-	$(BIN)/ruff format --check worker tests
+	$(BIN)/ruff check worker tests bench
+	$(BIN)/ruff format --check worker tests bench
 	$(BIN)/mypy worker
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check worker tests
-	$(BIN)/ruff format --check worker tests
+	$(BIN)/ruff check worker tests bench
+	$(BIN)/ruff format --check worker tests bench
 	$(BIN)/mypy worker
 
 format: install
-	$(BIN)/ruff format worker tests
-	$(BIN)/ruff check --fix worker tests
+	$(BIN)/ruff format worker tests bench
+	$(BIN)/ruff check --fix worker tests bench
 
+# The benchmark of issue 6 (docs/benchmarks.md); options through BENCH_ARGS, e.g.
+# make bench BENCH_ARGS="--feeds 2000 --entries 20"
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

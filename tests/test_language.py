@@ -44,3 +44,13 @@ def test_declared_language_wins_and_is_normalised() -> None:
 @pytest.mark.parametrize("text", ["", "Short.", "1234 5678 90 !!! ???" * 10, "a b c " * 5])
 def test_too_little_text_gives_no_guess(text: str) -> None:
     assert detect_language(text) is None
+
+
+def test_text_the_detector_cannot_encode_gives_no_guess() -> None:
+    assert detect_language("A lone surrogate \ud800 " + SAMPLES["en"]) is None
+    assert (
+        detect_language(
+            "中文新闻：市议会周二批准了明年的预算，议员们讨论了港口、学校和道路的问题。" * 2
+        )
+        == "zh"
+    )

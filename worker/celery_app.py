@@ -52,8 +52,10 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "result_expires": settings.result_expires,
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # Task events feed monitors such as Flower; each costs Redis round trips per
+        # task, so they are off unless NEWSWORKER_TASK_EVENTS asks for them.
+        "worker_send_task_events": settings.task_events,
+        "task_send_sent_event": settings.task_events,
         "beat_schedule": {
             "dispatch-due": {
                 "task": "newsworker.dispatch_due",

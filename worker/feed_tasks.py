@@ -70,8 +70,15 @@ def dispatch_due() -> int:
         ids = services().feeds.claim_due(
             now, limit=settings.dispatch_batch, lease_seconds=settings.visibility_timeout + 60
         )
-        for feed_id in ids:
-            poll_feed.delay(feed_id, claimed_at=now.timestamp())
+        # One connection for the whole batch; nobody waits on these results.
+        with app.producer_or_acquire() as producer:
+            for feed_id in ids:
+                poll_feed.apply_async(
+                    (feed_id,),
+                    {"claimed_at": now.timestamp()},
+                    producer=producer,
+                    ignore_result=True,
+                )
         info.update(feeds=len(ids), ids=ids[:20], idle=not ids)
     return len(ids)
 

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     task_time_limit: int = Field(default=120, gt=0)
     result_expires: int = Field(default=24 * 3600, gt=0)
     queue: str = "newsworker"
+    task_events: bool = False  # Celery task events, for monitors such as Flower
     concurrency: int | None = None
 
     # Feed polling (README, "Scheduling").

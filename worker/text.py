@@ -16,10 +16,10 @@ from lxml import etree
 
 # Zero-width characters carry nothing a reader sees; a BOM may hide mid-text
 # when files were concatenated.
-_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-# Control characters other than newline and tab (those count as whitespace).
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_WS_RE = re.compile(r"\s+")
+_INVISIBLE = str.maketrans(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff"))
+# Whitespace runs, and control characters other than newline and tab (which are
+# whitespace already), become one space.
+_WS_RE = re.compile(r"[\s\x00-\x08\x0b-\x1f\x7f-\x9f]+")
 # Python joins escaped surrogate pairs ("\\ud83d\\ude00" in JSON), so any left are
 # lone ones, which no UTF-8 encoder accepts.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -41,9 +41,7 @@ def without_surrogates(value: str) -> str:
 
 def collapse_whitespace(value: str) -> str:
     """Every whitespace run (newlines, tabs, no-break spaces) becomes one space."""
-    value = _INVISIBLE_RE.sub("", value)
-    value = _CONTROL_RE.sub(" ", value)
-    return _WS_RE.sub(" ", value).strip()
+    return _WS_RE.sub(" ", value.translate(_INVISIBLE)).strip()
 
 
 def unescape(value: str) -> str:

@@ -80,4 +80,3 @@ def _has_letters(text: str, wanted: int) -> bool:
             if wanted <= 0:
                 return True
     return False
-

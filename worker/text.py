@@ -24,6 +24,13 @@ _WS_RE = re.compile(r"[\s\x00-\x08\x0b-\x1f\x7f-\x9f]+")
 # lone ones, which no UTF-8 encoder accepts.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _BLANK_LINE_RE = re.compile(r"\n[ \t\u00a0]*\n\s*")
+# What html-text's cleaner removes (scripts, styles, comments, embedded content...):
+# markup without any of it is converted without the cleaning pass, same text.
+_NEEDS_CLEANING_RE = re.compile(
+    r"<(?:script|style|link|meta|object|embed|applet|i?frame|noscript|svg|math|template)\b"
+    r"|<!|<\?",
+    re.IGNORECASE,
+)
 _WORD_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
 # Sentence punctuation at the end of a line, before closing quotes or brackets.
 SENTENCE_END_RE = re.compile(r"[.!?:;…][\"'”’»)\]]*$")
@@ -89,7 +96,10 @@ def html_to_text(markup: str | None) -> str:
     if not markup or not markup.strip():
         return ""
     try:
-        extracted = html_text.extract_text(markup, guess_layout=True)
+        if _NEEDS_CLEANING_RE.search(markup):
+            extracted = html_text.extract_text(markup, guess_layout=True)
+        else:  # nothing for html-text's cleaner to remove: skip its pass over the tree
+            extracted = html_text.etree_to_text(html_text.parse_html(markup), guess_layout=True)
     except (etree.LxmlError, ValueError):
         return ""
     return join_paragraphs([p for p in map(collapse_whitespace, extracted.split("\n")) if p])

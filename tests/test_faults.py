@@ -108,13 +108,38 @@ def add_feeds(rig: Rig, urls: list[str], interval: float | None = None) -> None:
         assert done.returncode == 0, done.stderr
 
 
-def serve_feeds(httpserver: HTTPServer, feeds: int, entries: int, delay: float = 0) -> set[str]:
+class InFlight:
+    """Counts requests the test server has started and finished answering."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+
+    def wait_busy(self, timeout: float) -> None:
+        """Until a request is being answered (started, not finished)."""
+        deadline = time.monotonic() + timeout
+        while self.started <= self.finished or self.started == 0:
+            assert time.monotonic() < deadline, "no request in flight"
+            time.sleep(0.01)
+        time.sleep(0.1)  # well inside the answer's delay
+
+
+def serve_feeds(
+    httpserver: HTTPServer,
+    feeds: int,
+    entries: int,
+    delay: float = 0,
+    track: InFlight | None = None,
+) -> set[str]:
     """`feeds` RSS feeds at /feed/N, each `entries` long; the titles they carry."""
+    counts = track or InFlight()
     for n in range(feeds):
         document = feed_document(n, entries)
 
         def handler(_: Request, body: bytes = document) -> Response:
+            counts.started += 1
             time.sleep(delay)
+            counts.finished += 1
             return Response(body, content_type="application/rss+xml")
 
         httpserver.expect_request(f"/feed/{n}").respond_with_handler(handler)
@@ -143,24 +168,23 @@ def test_worker_killed_with_sigkill_mid_tasks_then_restarted(
     rig: Rig, httpserver: HTTPServer
 ) -> None:
     titles, bad = write_articles(rig.home / "in", 120, bad=4)
-    titles |= serve_feeds(httpserver, 6, 5, delay=1.5)
+    # The test server answers one request at a time: 2 polls of 0.6 s each stay
+    # inside the 2 s fetch timeout.
+    in_flight = InFlight()
+    titles |= serve_feeds(httpserver, 12, 5, delay=0.6, track=in_flight)
     first = rig.worker("w1")
     rig.ready(first)
-    add_feeds(rig, [httpserver.url_for(f"/feed/{n}") for n in range(6)])
+    add_feeds(rig, [httpserver.url_for(f"/feed/{n}") for n in range(12)])
     rig.beat("b1")
-    # Both pool children are inside a (slow) feed fetch: kill them there.
-    deadline = time.monotonic() + 30
-    while len(httpserver.log) < 2:
-        assert time.monotonic() < deadline, rig.logs()
-        time.sleep(0.05)
     enqueue(rig, rig.home / "in")
-    time.sleep(0.3)
+    # Kill the pool and its main process while a feed fetch is half-way.
+    in_flight.wait_busy(timeout=30)
     first.kill()
     killed_at = time.monotonic()
     assert stored_count(rig) < len(titles)
     rig.ready(rig.worker("w2"))
     settle(rig, "worker SIGKILL mid-run", titles, bad, timeout=VISIBILITY + 60)
-    # The polls the dead worker held came back after the visibility timeout and ran again.
+    # The poll the dead worker held came back after the visibility timeout and ran again.
     polls = Counter(r.path for r, _ in httpserver.log)
     assert max(polls.values()) >= 2, polls
     assert time.monotonic() - killed_at >= VISIBILITY - 2

@@ -586,3 +586,26 @@ def test_freshness_hints(
     headers: dict[str, str], expected: tuple[float | None, float | None]
 ) -> None:
     assert freshness_hints(headers, NOW) == expected
+
+
+def test_keep_alive_survives_304s_and_redirects(make: Make) -> None:
+    """A 304 and a redirect are read to their end, so one connection serves every poll."""
+    answers = [
+        b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n",
+        b"HTTP/1.1 302 Found\r\nLocation: /feed\r\nContent-Length: 5\r\n\r\nmoved",
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(FEED), FEED),
+    ]
+
+    def respond(conn: socket.socket) -> None:
+        conn.sendall(answers[0])
+        for answer in answers[1:]:  # later requests arrive on the same connection
+            while b"\r\n\r\n" not in conn.recv(65536):
+                pass
+            conn.sendall(answer)
+
+    with raw_server(respond) as url:  # it accepts one connection only
+        fetcher = make(total_timeout=3.0)
+        assert fetcher.fetch(url, etag='"v1"').not_modified
+        result = fetcher.fetch(url)
+        assert (result.status, result.body) == (200, FEED)

@@ -265,6 +265,7 @@ class Fetcher:
                 if response.status_code not in _REDIRECTS or location is None:
                     moved = str(current) if hops and permanent else None
                     return self._result(response, moved, started)
+                _drain(response)
             permanent = permanent and response.status_code in _PERMANENT
             current = _resolve_url(location, current)
         raise FetchError(f"too many redirects (more than {self._config.max_redirects}) from {url}")
@@ -286,7 +287,9 @@ class Fetcher:
         body: bytes | None = None
         if 200 <= status < 300:
             body = _read_body(response, self._config.max_bytes)
-        elif status != 304:
+        elif status == 304:
+            _drain(response)
+        else:
             raise _status_error(response)
         return FetchResult(
             status=status,
@@ -312,6 +315,20 @@ def _resolve_url(target: str, base: httpx.URL | None) -> httpx.URL:
     if url.scheme not in ("http", "https") or not url.host:
         raise BlockedAddress(f"refusing {url}{origin}: only http(s) URLs are fetched")
     return url
+
+
+def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read the (small, ignored) body of a 304 or a redirect to its end.
+
+    Only a response read to its end gives its connection back to the keep-alive
+    pool; one left unread is closed, and the next poll of the host connects anew.
+    A body over `limit` is left unread: that connection is not worth keeping.
+    """
+    size = 0
+    for raw in response.iter_raw():
+        size += len(raw)
+        if size > limit:
+            return
 
 
 def _read_body(response: httpx.Response, cap: int) -> bytes:

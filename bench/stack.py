@@ -43,6 +43,7 @@ class Stack:
     concurrency: int
     workers: int = 1
     host_concurrency: int = 1000
+    pool: str | None = None  # the worker's default when None
     prefix: str = "nwbench:"
     port: int = field(default_factory=free_port)
     redis_process: subprocess.Popen[bytes] | None = None
@@ -82,6 +83,8 @@ class Stack:
         self.client, self.tally = counting_client(self.url)
         for n in range(self.workers):
             args = ["worker", "--concurrency", str(self.concurrency)]
+            if self.pool:
+                args += ["--pool", self.pool]
             self.worker_processes.append(self._spawn(args, f"worker{n}"))
         deadline = time.monotonic() + timeout
         for n, process in enumerate(self.worker_processes):

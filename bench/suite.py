@@ -41,6 +41,8 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     add("--cold-repeat", type=int, default=1, help="cold ingests (fresh Redis and DB each)")
     add("--workers", type=int, default=1, help="`newsworker worker` processes (default 1)")
     add("--concurrency", type=int, default=cores, help=f"pool size of each (default {cores})")
+    add("--pool", choices=["prefork", "threads", "solo"], default=None,
+        help="worker pool (default: the worker's own default)")  # fmt: skip
     add("--reader-workers", type=int, default=4, help="reader's update_feeds(workers=...)")
     add("--host-concurrency", type=int, default=1000,
         help="NEWSWORKER_HOST_CONCURRENCY (every farm feed is on one host)")  # fmt: skip
@@ -132,12 +134,16 @@ def _farm_facts(farm: FarmProcess) -> dict[str, Any]:
 def _newsworker(args: argparse.Namespace, farm: FarmProcess, home: Path) -> dict[str, Any]:
     colds: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
-    found: dict[str, Any] = {"workers": args.workers, "concurrency": args.concurrency,
-                             "host_concurrency": args.host_concurrency}  # fmt: skip
+    found: dict[str, Any] = {
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "pool": args.pool,
+        "host_concurrency": args.host_concurrency,
+    }
     for r in range(args.cold_repeat):
         last = r == args.cold_repeat - 1
         stack = Stack(home / f"stack{r}", concurrency=args.concurrency, workers=args.workers,
-                      host_concurrency=args.host_concurrency)  # fmt: skip
+                      host_concurrency=args.host_concurrency, pool=args.pool)  # fmt: skip
         try:
             _log(f"newsworker: starting redis-server and {args.workers} worker(s) (run {r + 1})")
             stack.start(timeout=min(args.timeout, 120))

@@ -20,6 +20,8 @@ _INVISIBLE = str.maketrans(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff"))
 # Whitespace runs, and control characters other than newline and tab (which are
 # whitespace already), become one space.
 _WS_RE = re.compile(r"[\s\x00-\x08\x0b-\x1f\x7f-\x9f]+")
+# The same, but newlines are kept (they separate paragraphs).
+_INLINE_WS_RE = re.compile(r"(?:[^\S\n]|[\x00-\x08\x0b-\x1f\x7f-\x9f])+")
 # Python joins escaped surrogate pairs ("\\ud83d\\ude00" in JSON), so any left are
 # lone ones, which no UTF-8 encoder accepts.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -102,7 +104,16 @@ def html_to_text(markup: str | None) -> str:
             extracted = html_text.etree_to_text(html_text.parse_html(markup), guess_layout=True)
     except (etree.LxmlError, ValueError):
         return ""
-    return join_paragraphs([p for p in map(collapse_whitespace, extracted.split("\n")) if p])
+    return lines_to_paragraphs(extracted)
+
+
+def lines_to_paragraphs(text: str) -> str:
+    """Each line a paragraph, its whitespace collapsed; blank lines dropped.
+
+    The same as `collapse_whitespace` on every line, in one pass over the text.
+    """
+    flat = _INLINE_WS_RE.sub(" ", text.translate(_INVISIBLE))
+    return join_paragraphs([line.strip() for line in flat.split("\n")])
 
 
 def looks_like_html(value: str) -> bool:

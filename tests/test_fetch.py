@@ -591,7 +591,7 @@ def test_freshness_hints(
 def test_keep_alive_survives_304s_and_redirects(make: Make) -> None:
     """A 304 and a redirect are read to their end, so one connection serves every poll."""
     answers = [
-        b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n",
+        b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n',
         b"HTTP/1.1 302 Found\r\nLocation: /feed\r\nContent-Length: 5\r\n\r\nmoved",
         b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: %d\r\n\r\n%s"
         % (len(FEED), FEED),

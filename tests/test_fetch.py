@@ -514,6 +514,13 @@ def test_rebinding_is_caught_at_connect_time(http: HTTPServer, make: Make) -> No
         ("127.0.0.1", "loopback", None),
         ("::1", "loopback", None),
         ("::ffff:127.0.0.1", "loopback", None),
+        # IPv6 forms that carry an IPv4 address to the wire are judged by it.
+        ("64:ff9b::a9fe:a9fe", "link-local", "link-local"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", "loopback", None),
+        ("2002:a9fe:a9fe::1", "link-local", "link-local"),  # 6to4
+        ("2002:0a00:0001::1", "private", None),
+        ("::127.0.0.1", "loopback", None),  # IPv4-compatible
+        ("64:ff9b::5db8:d822", None, None),  # NAT64 of a public address
         ("10.1.2.3", "private", None),
         ("172.16.0.1", "private", None),
         ("192.168.1.1", "private", None),

@@ -81,9 +81,7 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def refusal(ip: str, allow_private: bool) -> str | None:
     """Why `ip` may not be fetched from, or None when it may."""
-    addr = ipaddress.ip_address(ip)
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1 on the wire
+    addr = _embedded_ipv4(ipaddress.ip_address(ip))
     # Link-local covers cloud metadata (169.254.169.254): never allowed.
     for name in ("link_local", "multicast", "unspecified"):
         if getattr(addr, f"is_{name}"):
@@ -96,6 +94,30 @@ def refusal(ip: str, allow_private: bool) -> str | None:
     kind = "loopback" if addr.is_loopback else "private" if private else "reserved"
     hint = "; set NEWSWORKER_ALLOW_PRIVATE_NETWORKS=true to allow" if private else ""
     return f"{kind} address{hint}"
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(
+    addr: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address an IPv6 one carries to the wire, judged instead of the wrapper.
+
+    IPv4-mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:AABB:CCDD::)
+    and the old IPv4-compatible form (::a.b.c.d) all reach an IPv4 host; judged as
+    IPv6 they look global, and 64:ff9b::a9fe:a9fe would reach 169.254.169.254.
+    """
+    if not isinstance(addr, ipaddress.IPv6Address):
+        return addr
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    if addr in _NAT64 or (addr in _IPV4_COMPATIBLE and int(addr) > 1):
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return addr
 
 
 def _clamp(timeout: float | None) -> float | None:

@@ -77,10 +77,14 @@ class IngestTask(Task):  # type: ignore[misc]
 
 def too_many_deliveries(task: Task) -> int | None:
     """Count this delivery; the count when it is past the limit, else None."""
-    key = f"{get_settings().key_prefix}deliveries:{task.request.id}:{task.request.retries}"
+    settings = get_settings()
+    key = f"{settings.key_prefix}deliveries:{task.request.id}:{task.request.retries}"
+    # Redeliveries come one visibility timeout apart: the count is needed only that long
+    # for each of them, not for a day per task.
+    keep = MAX_DELIVERIES * (settings.visibility_timeout + settings.task_time_limit + 60)
     pipe = services().client.pipeline(transaction=True)
     pipe.incr(key)
-    pipe.expire(key, 24 * 3600)
+    pipe.expire(key, keep)
     count = int(pipe.execute()[0])
     return count if count > MAX_DELIVERIES else None
 

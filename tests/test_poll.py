@@ -437,3 +437,30 @@ def test_a_poll_that_never_finishes_counts_as_an_error(
     assert "6 deliveries" in state.last_error
     assert poller.svc.client.zscore(poller.svc.feeds.due_key, feed_id) > NOW.timestamp()
     assert poller.give_up("nope", "x", now=NOW).error == "no feed with id nope"
+
+
+def test_a_held_back_change_lands_when_the_document_stays_the_same(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    original = (FEEDS / "rss20.xml").read_bytes()
+    served = {"body": original, "etag": '"v1"'}
+
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == served["etag"]:
+            return Response(status=304, headers={"ETag": served["etag"]})
+        return Response(served["body"], headers={"ETag": served["etag"]})
+
+    httpserver.expect_request("/held").respond_with_handler(handler)
+    feed_id = add(poller, httpserver.url_for("/held"))
+    poller.poll(feed_id, now=NOW)
+    # A correction without a new date, one minute later: held back (5 min for version 1).
+    served.update(body=original.replace(b"seven votes to two", b"eight votes to one"), etag='"v2"')
+    held = poller.poll(feed_id, now=NOW + timedelta(minutes=1))
+    assert (held.outcome, held.updated) == ("ok", 0)
+    # The document does not change again. The next poll must still see it, not a 304.
+    later = poller.poll(feed_id, now=NOW + timedelta(minutes=10))
+    assert (later.outcome, later.updated) == ("ok", 1)
+    budget = next(r for r in records(rclient, prefix) if r["title"].startswith("Council"))
+    assert (budget["version"], "eight votes" in budget["body"]) == (2, True)
+    # Nothing held back any more: validators are kept again and the next poll is a 304.
+    assert poller.poll(feed_id, now=NOW + timedelta(minutes=20)).outcome == "not_modified"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -131,7 +132,7 @@ class Poller:
     def _process(self, state: FeedState, result: FetchResult, now: datetime) -> PollOutcome:
         if result.not_modified or self._same_body(state, result):
             # Nothing to parse: the document's ttl is the one it had last time.
-            self._succeeded(state, result, now, _hints(result, now, state.ttl), new_times=[])
+            self._succeeded(state, result, now, _hints(result, now, state.ttl))
             return PollOutcome(state.id, state.url, "not_modified", result.status)
         try:
             feed = self._parse(state, result)
@@ -156,11 +157,15 @@ class Poller:
                 unchanged=counts["unchanged"],
                 deferred=sum(1 for r in stored if r.deferred),
             )
+            deferred = any(r.deferred for r in stored)
         times = [a.published_at for a in articles if a.published_at]
         state = state.model_copy(
             update={"entries_total": state.entries_total + counts["created"], "ttl": feed.ttl}
         )
-        self._succeeded(state, result, now, _hints(result, now, feed.ttl), new_times=times)
+        hints = _hints(result, now, feed.ttl)
+        # A change held back must be seen again: forget this body and its validators,
+        # so the next poll neither gets a 304 nor skips the same bytes.
+        self._succeeded(state, result, now, hints, new_times=times, forget_body=deferred)
         return PollOutcome(
             state.id, result.permanent_url or state.url, "ok", result.status,
             counts["created"], counts["updated"], counts["unchanged"],
@@ -192,7 +197,7 @@ class Poller:
 
     def _succeeded(
         self, state: FeedState, result: FetchResult, now: datetime, hints: Hints,
-        new_times: list[str],
+        new_times: Sequence[str] = (), forget_body: bool = False,
     ) -> None:  # fmt: skip
         times = sorted(set(state.entry_times) | set(new_times))[-RECENT_ENTRY_TIMES:]
         parsed = [t for t in (parse_date(x) for x in times) if t is not None]
@@ -218,6 +223,10 @@ class Poller:
                     "ttl": state.ttl,
                 }
             )
+            if forget_body:
+                updated = updated.model_copy(
+                    update={"etag": None, "last_modified": None, "body_hash": None}
+                )
             self.svc.feeds.save(updated, due=when, fields=_POLL_FIELDS)
             info.update(next_poll_at=updated.next_poll_at, status="ok")
 

@@ -464,3 +464,34 @@ def test_a_held_back_change_lands_when_the_document_stays_the_same(
     assert (budget["version"], "eight votes" in budget["body"]) == (2, True)
     # Nothing held back any more: validators are kept again and the next poll is a 304.
     assert poller.poll(feed_id, now=NOW + timedelta(minutes=20)).outcome == "not_modified"
+
+
+def test_a_moved_feed_keeps_its_entries_records_and_index(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str, cli: Cli
+) -> None:
+    # Entries with a guid and no link: their identity is the guid, scoped by the feed.
+    document = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Guids</title>'
+        b"<link>http://guids.example/</link><description>x</description>"
+        b"<item><title>Guid only one</title><guid>g-1</guid><description>First.</description>"
+        b"</item><item><title>Guid only two</title><guid>g-2</guid>"
+        b"<description>Second.</description></item></channel></rss>"
+    )
+    httpserver.expect_request("/before").respond_with_data(
+        "", status=301, headers={"Location": "/after"}
+    )
+    bodies = iter([document, document.replace(b"<description>x", b"<description>y")])
+    httpserver.expect_request("/after").respond_with_handler(
+        lambda _: Response(next(bodies), content_type="application/rss+xml")
+    )
+    feed_id = add(poller, httpserver.url_for("/before"))
+    assert poller.poll(feed_id, now=NOW).new == 2
+    assert poller.svc.feeds.get(feed_id).url == httpserver.url_for("/after")
+    # Polled at its new URL (the channel changed, so it is parsed again): the same
+    # entries, not two more records.
+    again = poller.poll(feed_id, now=NOW + timedelta(hours=1))
+    assert (again.new, again.unchanged) == (0, 2), again
+    assert len(records(rclient, prefix)) == 2
+    code, listed = cli.json_lines("articles", "list", "--feed", feed_id, "--json")
+    assert code == 0
+    assert sorted(r["title"] for r in listed) == ["Guid only one", "Guid only two"]

@@ -73,6 +73,9 @@ class FeedState(BaseModel):
     last_polled_at: str | None = None
     next_poll_at: str | None = None
     entries_total: int = 0
+    # The URL the feed was added with: its id derives from it, and it scopes the
+    # entry ids of its records, so a permanent redirect moves `url` but not them.
+    added_url: str | None = None
     origin: Origin = "cli"
     added_at: str | None = None
     interval: float | None = Field(default=None, gt=0)  # fixed interval, seconds
@@ -83,6 +86,11 @@ class FeedState(BaseModel):
     body_hash: str | None = None
     entry_times: list[str] = Field(default_factory=list)  # recent entry dates, for the rhythm
     ttl: float | None = None  # the document's RSS <ttl> at its last parse, seconds
+
+    @property
+    def scope(self) -> str:
+        """What scopes this feed's entry ids and names its source index: its first URL."""
+        return self.added_url or self.url
 
     def public(self) -> dict[str, Any]:
         """What `feeds show --json` prints: the state without the scheduler's scratch."""
@@ -162,6 +170,7 @@ class FeedRegistry:
         state = FeedState(
             id=feed_id_for(canonical),
             url=canonical,
+            added_url=canonical,
             name=name,
             interval=interval,
             origin=origin,

@@ -26,7 +26,12 @@ def identity_key(
     if canonical_url:
         return f"url:{canonical_url}"
     if source.entry_id:
-        scope = source.feed_url or source.uri or ""
+        # A polled feed's entries are scoped by the URL it was added with (`uri`),
+        # which a redirect does not change; a feed file's by its own feed URL.
+        if source.kind == "feed":
+            scope = source.uri or source.feed_url or ""
+        else:
+            scope = source.feed_url or source.uri or ""
         return f"entry:{scope} {source.entry_id}"
     if path:
         return f"path:{path}"

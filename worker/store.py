@@ -78,7 +78,8 @@ for _, id in ipairs(ids) do
       end
       local src = doc.source
       local label = '-'
-      if type(src.feed_url) == 'string' then label = src.feed_url
+      if src.kind == 'feed' and type(src.uri) == 'string' then label = src.uri
+      elseif type(src.feed_url) == 'string' then label = src.feed_url
       elseif type(src.name) == 'string' then label = src.name end
       redis.call('ZREM', ARGV[3] .. 'idx:source:' .. src.kind .. ':' .. label, id)
     end
@@ -119,11 +120,14 @@ class ArticleStore:
 
     def source_key(self, article: Article) -> str:
         src = article.source
-        label = src.feed_url or src.name or "-"
+        if src.kind == "feed":  # named by the URL the feed was added with (see identity)
+            label = src.uri or src.feed_url or src.name or "-"
+        else:
+            label = src.feed_url or src.name or "-"
         return f"{self.prefix}idx:source:{src.kind}:{label}"
 
     def feed_index_key(self, feed: str) -> str:
-        """The per-source index of a feed, named by its URL."""
+        """The per-source index of a feed, named by the URL it was added with."""
         return f"{self.prefix}idx:source:feed:{feed}"
 
     def _key(self, name: str) -> str:

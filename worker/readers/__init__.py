@@ -77,11 +77,19 @@ class PolledFeed:
     warning: str | None = None  # malformed, but entries were recovered
 
 
-def read_feed(data: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> PolledFeed:
+def read_feed(
+    data: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    scope: str | None = None,
+) -> PolledFeed:
     """The entries of a polled feed (RSS, Atom, RDF or JSON Feed).
 
     `headers` are the response headers (Content-Type's charset counts). Entries
-    get `source.kind` "feed" with the feed URL, which scopes their entry ids.
+    get `source.kind` "feed", `source.feed_url` the URL fetched and `source.uri`
+    the feed's `scope` (the URL it was added with; `url` when not given), which
+    scopes their entry ids and survives permanent redirects.
     Entry ids that are blank or repeated within the document are dropped, so
     those entries fall back to their link, then to a hash of their content.
     """
@@ -104,7 +112,7 @@ def read_feed(data: bytes, *, url: str, headers: Mapping[str, str] | None = None
             source=Source(
                 kind="feed",
                 name=d.source.name,
-                uri=url,
+                uri=scope or url,
                 feed_url=url,
                 entry_id=d.source.entry_id if counts[d.source.entry_id] == 1 else None,
             ),

@@ -315,9 +315,7 @@ def _values(client: redis.Redis, prefix: str) -> list[str]:
     return [v for v in (client.mget(keys) if keys else []) if v is not None]
 
 
-def wait_for(
-    check: Callable[[], Account], timeout: float, *, explain: Callable[[], str] = str
-) -> Account:
+def wait_for(check: Callable[[], Account], timeout: float) -> Account:
     """Poll `check` until nothing is lost (or `timeout` passes); the last account."""
     deadline = time.monotonic() + timeout
     while True:

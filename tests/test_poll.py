@@ -424,6 +424,8 @@ def test_feeds_list_shows_a_broken_feed(poller: Poller, httpserver: HTTPServer, 
     assert row.split()[1:4] == ["broken", "503", "0"], row
     code, docs = cli.json_lines("feeds", "show", feed_id, "--json")
     assert (code, docs[0]["status"], docs[0]["error_count"]) == (0, "broken", 3)
+    code, status = cli.json_lines("status", "--json")
+    assert status[0]["feeds"] == {"total": 1, "ok": 0, "error": 0, "broken": 1, "disabled": 0}
 
 
 def test_a_poll_that_never_finishes_counts_as_an_error(

@@ -43,7 +43,7 @@ def collect_status(
 
 def _feed_counts(feeds: FeedRegistry) -> dict[str, int]:
     counts = {"total": 0, "ok": 0, "error": 0, "broken": 0, "disabled": 0}
-    for state in feeds.all():
+    for status in feeds.statuses():
         counts["total"] += 1
-        counts[state.status] += 1
+        counts[status] = counts.get(status, 0) + 1
     return counts

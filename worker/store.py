@@ -176,11 +176,11 @@ class ArticleStore:
             writes: list[tuple[int, StoreResult]] = []
             pipe = self.client.pipeline(transaction=False)
             for (index, article), raw in zip(batch, current, strict=True):
-                decided = _decide(article, raw, now, revisions)
+                old = _parse_or_none(raw)
+                decided = _decide(article, raw, old, now, revisions)
                 if decided.outcome == "unchanged":
                     results[index] = decided
                     continue
-                old = _parse_or_none(raw)
                 self._queue_write(pipe, decided, old, raw)
                 writes.append((index, decided))
             answers = pipe.execute() if writes else []
@@ -265,24 +265,22 @@ class ArticleStore:
 
 
 def _decide(
-    article: Article, raw: str | None, now: datetime, revisions: RevisionPolicy | None
+    article: Article,
+    raw: str | None,
+    old: Article | None,
+    now: datetime,
+    revisions: RevisionPolicy | None,
 ) -> StoreResult:
+    """Created, updated or unchanged: `raw` is what the key holds, `old` it parsed."""
     stamp = to_rfc3339_utc(now)
     assert stamp is not None
-    if raw is None:
+    if old is None:
         fresh = article.model_copy(
             update={"version": 1, "ingested_at": stamp, "modified_at": stamp}
         )
-        return StoreResult("created", fresh)
-    try:
-        old = Article.model_validate_json(raw)
-    except ValueError:
         # A stored value that is not a valid record (written by hand, or by a newer
-        # schema): replace it rather than fail every write for this id forever.
-        fresh = article.model_copy(
-            update={"version": 1, "ingested_at": stamp, "modified_at": stamp}
-        )
-        return StoreResult("updated", fresh)
+        # schema) is replaced rather than failing every write for this id forever.
+        return StoreResult("created" if raw is None else "updated", fresh)
     if old.content() == article.content():
         return StoreResult("unchanged", old)
     if revisions is not None and defer_change(old, article, now, revisions):

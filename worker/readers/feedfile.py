@@ -26,7 +26,7 @@ from worker.dates import to_rfc3339_utc
 from worker.errors import ParseError
 from worker.readers import xmlguard, xmlrepair
 from worker.readers.common import entry_label, entry_path, file_source
-from worker.record import Draft, RawAuthor, Source
+from worker.record import Draft, RawAuthor
 from worker.text import clean_body, html_to_text, to_plain
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
@@ -47,12 +47,10 @@ def read(
     name: str,
     path: str | None,
     content_type: str | None = None,
-    fetched_from: str | None = None,
 ) -> list[Draft]:
-    """Drafts for the entries of a feed document (raw bytes).
+    """Drafts for the entries of a feed document (raw bytes), `source.kind` "file".
 
-    A feed file gives `source.kind` "file". For a polled feed pass `fetched_from`
-    (the feed URL): the kind becomes "feed" and that URL scopes the entry ids.
+    A polled feed goes through `worker.readers.read_feed`, which re-scopes them.
     """
     headers = {"content-type": content_type} if content_type else None
     drafts, _ = read_with_meta(data, name=name, path=path, headers=headers)
@@ -65,7 +63,6 @@ def read_with_meta(
     name: str,
     path: str | None,
     headers: Mapping[str, str] | None = None,
-    fetched_from: str | None = None,
 ) -> tuple[list[Draft], FeedMeta]:
     """`read`, plus the document's ttl and any recovered-from error.
 
@@ -82,10 +79,7 @@ def read_with_meta(
             raise ParseError(f"{name}: not a feed (no RSS, Atom or RDF root element)")
         return [], FeedMeta()
     feed = parsed.get("feed") or {}
-    drafts = [
-        _entry(entry, feed, index, path=path, fetched_from=fetched_from)
-        for index, entry in enumerate(entries, start=1)
-    ]
+    drafts = [_entry(entry, feed, index, path=path) for index, entry in enumerate(entries, start=1)]
     warning = _expat_reason(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     return drafts, FeedMeta(ttl=_ttl(feed), warning=warning)
 
@@ -125,9 +119,7 @@ def _expat_reason(exc: object) -> str:
     return f"line {match.group(1)}, column {match.group(2)}: {match.group(3)}"
 
 
-def _entry(
-    entry: Any, feed: Any, index: int, *, path: str | None, fetched_from: str | None
-) -> Draft:
+def _entry(entry: Any, feed: Any, index: int, *, path: str | None) -> Draft:
     title = _detail_text(entry.get("title_detail"), entry.get("title"))
     raw_contents = entry.get("content") or []
     description = _description(entry, [c.get("value") for c in raw_contents])
@@ -139,10 +131,6 @@ def _entry(
     source = file_source(
         path, name=_str(feed.get("title")), feed_url=_feed_url(feed), entry_id=guid
     )
-    if fetched_from is not None:
-        source = Source(
-            kind="feed", name=source.name, uri=fetched_from, feed_url=fetched_from, entry_id=guid
-        )
     return Draft(
         title=title or None,
         body=body,

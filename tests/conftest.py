@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from pytest_httpserver import HTTPServer
 
 from worker.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
 
@@ -180,6 +181,24 @@ def celery_worker(
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[HTTPServer]:
+    """A test HTTP server of the module's own: bound to 127.0.0.1 and threaded, so a
+    slow handler blocks no other request (the session's `httpserver` answers one at
+    a time)."""
+    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    srv.stop()
+
+
+@pytest.fixture
+def http(server: HTTPServer) -> Iterator[HTTPServer]:
+    yield server
+    server.clear()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

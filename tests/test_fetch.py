@@ -34,22 +34,6 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[HTTPServer]:
-    # Our own instance: bound to 127.0.0.1 and threaded, so a slow handler blocks no one.
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def http(server: HTTPServer) -> Iterator[HTTPServer]:
-    yield server
-    server.clear()
-
-
 Make = Callable[..., Fetcher]
 
 

@@ -65,21 +65,6 @@ def peak_memory() -> Iterator[Callable[[], int]]:
     tracemalloc.stop()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def http(server: HTTPServer) -> Iterator[HTTPServer]:
-    yield server
-    server.clear()
-
-
 def both_readers(data: bytes) -> list[Callable[[], object]]:
     return [lambda: ingest(data), lambda: read_feed(data, url=FEED_URL)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -78,6 +79,11 @@ def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(
     finally:
         if process.poll() is None:
             process.kill()
+        # A failed test must not leave the embedded Redis (its own session) running.
+        pid_file = tmp_path / "var" / "redis" / "redis.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ValueError, ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
 def _wait_until_polled(cli: Cli, count: int, deadline: float) -> list[dict]:

@@ -20,8 +20,8 @@ from typing import Any
 
 from bench.farm import FarmProcess
 from bench.stack import Stack
-from worker.feeds import FeedRegistry
 from worker.settings import Settings
+from worker.store.feeds import FeedRegistry
 
 # One dispatch claims at most this many feeds (NEWSWORKER_DISPATCH_BATCH, unset here).
 DISPATCH_BATCH = int(Settings.model_fields["dispatch_batch"].default)

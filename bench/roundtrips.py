@@ -3,7 +3,7 @@
 `CountingConnection` is redis-py's TCP connection with a tally: every write to the
 socket is one round trip (a pipeline is one write of many commands; a health-check
 PING is a round trip of its own). `poll_round_trips` runs one cold poll of a
-50-entry probe feed in this process with worker.poll.Poller, as tests/test_poll.py
+50-entry probe feed in this process with worker.polling.poll.Poller, as tests/test_poll.py
 builds one, and splits the tally by the poller's own step events.
 """
 
@@ -82,16 +82,16 @@ def poll_round_trips(url: str, probe_urls: list[str], *, host_concurrency: int) 
     that has been running a while. Store + schedule is the part between the end
     of the `normalise` step and the end of the `schedule` step.
     """
-    from worker.failures import FailureLog
     from worker.feed_tasks import fetch_config
-    from worker.feeds import FeedRegistry
-    from worker.fetch import Fetcher
-    from worker.politeness import HostSlots
-    from worker.poll import Poller
-    from worker.redis_client import connect
-    from worker.services import Services
+    from worker.inputs.fetch import Fetcher
+    from worker.polling.poll import Poller
     from worker.settings import Settings
-    from worker.store import ArticleStore
+    from worker.store.articles import ArticleStore
+    from worker.store.connection import connect
+    from worker.store.failures import FailureLog
+    from worker.store.feeds import FeedRegistry
+    from worker.store.hostslots import HostSlots
+    from worker.store.services import Services
 
     prefix = f"nwbench-rt-{random.getrandbits(32):08x}:"
     settings = Settings(

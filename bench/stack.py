@@ -2,7 +2,7 @@
 the dispatch trigger, all started here and all stopped by `Stack.stop`.
 
 The redis-server has its own temporary folder and a free port on 127.0.0.1, with the
-append-only file on (worker.embedded.start_redis_server, as the embedded Redis
+append-only file on (worker.store.embedded.start_redis_server, as the embedded Redis
 runs). Workers are real `python -m worker worker --concurrency N` processes in
 their own sessions, configured only through NEWSWORKER_* variables, like the fault
 suite's (tests/faults.py).
@@ -23,7 +23,7 @@ import redis
 
 from bench.farm import REPO, read_line
 from bench.roundtrips import Tally, counting_client
-from worker.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
+from worker.store.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
 
 # Nothing from the developer's shell may reach the processes we start: no other Redis,
 # and no HTTP proxy (every byte stays on 127.0.0.1).

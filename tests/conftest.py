@@ -23,7 +23,7 @@ import pytest
 import redis
 from pytest_httpserver import HTTPServer
 
-from worker.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
+from worker.store.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = FIXTURES / "000_debc7dd1b5340078.txt"

@@ -26,7 +26,7 @@ from typing import Literal
 
 import redis
 
-from worker.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
+from worker.store.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
 
 SUMMARIES: list[str] = []
 

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from worker.errors import BadInput, ParseError
-from worker.normalise import normalise
+from worker.model import Article
+from worker.normalise.article import normalise
 from worker.readers import read_document, read_feed
-from worker.record import Article
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from worker.normalise import normalise
+from worker.model import Article
+from worker.normalise.article import normalise
 from worker.readers import read_document
-from worker.record import Article
 
 CASES = Path(__file__).parent / "cases"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ import structlog
 import worker.log as worker_log
 from worker.celery_app import build_config
 from worker.log import configure_logging, get_logger, step
-from worker.redis_client import redact
 from worker.settings import Settings
+from worker.store.connection import redact
 
 
 def test_delivery_is_at_least_once_and_timeouts_nest() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from worker import embedded
-from worker.embedded import embedded_redis, redis_server_binary
+from worker.store import embedded
+from worker.store.embedded import embedded_redis, redis_server_binary
 
 
 def test_bundled_binary_when_no_redis_server_on_path(monkeypatch: pytest.MonkeyPatch) -> None:

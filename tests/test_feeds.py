@@ -9,9 +9,9 @@ import pytest
 import redis
 
 from worker.errors import BadInput
-from worker.feeds import FeedRegistry
-from worker.feeds_file import parse_feeds_yaml, parse_opml, to_opml
-from worker.politeness import HostSlots
+from worker.polling.feeds_file import parse_feeds_yaml, parse_opml, to_opml
+from worker.store.feeds import FeedRegistry
+from worker.store.hostslots import HostSlots
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

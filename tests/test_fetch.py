@@ -1,4 +1,4 @@
-"""worker.fetch against a local server on 127.0.0.1 that misbehaves on demand.
+"""worker.inputs.fetch against a local server on 127.0.0.1 that misbehaves on demand.
 
 Nothing leaves the machine: hostnames other than 127.0.0.1 go through an injected
 resolver, and blocked addresses are refused before any connection is attempted.
@@ -27,7 +27,7 @@ from werkzeug import Request, Response
 
 from worker import __version__
 from worker.errors import BlockedAddress, FetchError, Gone, HTTPStatusError
-from worker.fetch import FetchConfig, Fetcher, freshness_hints, parse_retry_after, refusal
+from worker.inputs.fetch import FetchConfig, Fetcher, freshness_hints, parse_retry_after, refusal
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -7,15 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from worker.bylines import extract_handles, read_byline, split_byline
-from worker.dates import to_rfc3339_utc
-from worker.decode import decode_bytes
 from worker.errors import BadInput
-from worker.identity import content_hash, identity_key, record_id
-from worker.language import detect_language
-from worker.record import Source
-from worker.text import html_to_text, word_count
-from worker.urls import canonical_url
+from worker.model import Source
+from worker.normalise.bylines import extract_handles, read_byline, split_byline
+from worker.normalise.dates import to_rfc3339_utc
+from worker.normalise.identity import content_hash, identity_key, record_id
+from worker.normalise.language import detect_language
+from worker.normalise.text import html_to_text, word_count
+from worker.normalise.urls import canonical_url
+from worker.readers.decode import decode_bytes
 
 ENGLISH = "The council voted on Tuesday evening to build protected cycle lanes along the road."
 

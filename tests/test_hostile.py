@@ -31,11 +31,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from worker.errors import BadInput, FetchError, NewsworkerError, ParseError
-from worker.fetch import FetchConfig, Fetcher
-from worker.inputs import InputRef, expand, read_input
-from worker.normalise import normalise
+from worker.inputs.fetch import FetchConfig, Fetcher
+from worker.inputs.files import InputRef, expand, read_input
+from worker.model import Article
+from worker.normalise.article import normalise
 from worker.readers import feedfile, read_document, read_feed, xmlguard
-from worker.record import Article
 from worker.settings import Settings, get_settings
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

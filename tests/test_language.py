@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.language import declared_language, detect_language
+from worker.normalise.language import declared_language, detect_language
 
 SAMPLES = {
     "de": "Die Bundesregierung hat am Mittwoch beschlossen, die Förderung für erneuerbare "

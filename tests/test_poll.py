@@ -15,13 +15,13 @@ from werkzeug import Request, Response
 
 from tests.conftest import Cli, RedisServer
 from worker.feed_tasks import fetch_config
-from worker.fetch import Fetcher
+from worker.inputs.fetch import Fetcher
 from worker.log import get_logger
-from worker.politeness import HostSlots
-from worker.poll import Poller
-from worker.record import Article
-from worker.services import open_services
+from worker.model import Article
+from worker.polling.poll import Poller
 from worker.settings import Settings
+from worker.store.hostslots import HostSlots
+from worker.store.services import open_services
 
 FEEDS = Path(__file__).parent / "feeds"
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

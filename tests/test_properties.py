@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from worker.errors import BadInput, NewsworkerError
-from worker.normalise import normalise
+from worker.model import Article, Draft, RawAuthor, Source
+from worker.normalise.article import normalise
+from worker.normalise.text import clean_inline, word_count
 from worker.readers import read_document, read_feed
-from worker.record import Article, Draft, RawAuthor, Source
-from worker.text import clean_inline, word_count
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 FEED_URL = "https://news.example/feed"

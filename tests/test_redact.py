@@ -17,8 +17,8 @@ import worker.log as worker_log
 from worker.celery_app import build_config
 from worker.log import configure_logging, get_logger
 from worker.redact import redact_text, redact_url
-from worker.redis_client import connect, with_tls_defaults
 from worker.settings import Settings
+from worker.store.connection import connect, with_tls_defaults
 
 SECRET = "hunter2-s3cret"
 

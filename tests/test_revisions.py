@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.record import Article, Source
-from worker.revisions import RevisionPolicy, declared_revision, defer_change
+from worker.model import Article, Source
+from worker.polling.revisions import RevisionPolicy, declared_revision, defer_change
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 POLICY = RevisionPolicy()

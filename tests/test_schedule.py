@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from worker.schedule import (
+from worker.polling.schedule import (
     Hints,
     Policy,
     backoff,

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 
 from tests.conftest import SEED, Cli
-from worker.record import article_json_schema
+from worker.model import article_json_schema
 
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "article.schema.json"
 

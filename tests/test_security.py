@@ -22,8 +22,13 @@ import pytest
 import redis
 
 from tests.conftest import Cli, base_env, wait_for_worker
-from worker.embedded import free_port, redis_server_binary, stop_redis_server, wait_until_ready
 from worker.redact import redact_url
+from worker.store.embedded import (
+    free_port,
+    redis_server_binary,
+    stop_redis_server,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
-from worker.record import Article, Source
-from worker.store import ArticleStore
+from worker.model import Article, Source
+from worker.store.articles import ArticleStore
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.text import collapse_whitespace, join_paragraphs, lines_to_paragraphs
+from worker.normalise.text import collapse_whitespace, join_paragraphs, lines_to_paragraphs
 
 TRICKY = " \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u200b\ufeff\x00\x07\x9fab"
 

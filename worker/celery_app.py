@@ -15,8 +15,8 @@ from celery import Celery
 from celery.signals import setup_logging
 
 from worker.log import configure_logging
-from worker.redis_client import with_tls_defaults
 from worker.settings import Settings, get_settings
+from worker.store.connection import with_tls_defaults
 
 app = Celery("newsworker", include=["worker.tasks", "worker.feed_tasks"])
 

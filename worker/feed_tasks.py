@@ -19,12 +19,12 @@ from celery.signals import beat_init, worker_ready
 
 from worker.celery_app import app
 from worker.errors import NewsworkerError
-from worker.feeds_file import parse_feeds_yaml
-from worker.fetch import FetchConfig, Fetcher
+from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.log import get_logger, step
-from worker.politeness import HostSlots
-from worker.poll import Poller
+from worker.polling.feeds_file import parse_feeds_yaml
+from worker.polling.poll import Poller
 from worker.settings import Settings, get_settings
+from worker.store.hostslots import HostSlots
 from worker.tasks import TRANSIENT, services, too_many_deliveries
 
 log = get_logger("newsworker.feeds")

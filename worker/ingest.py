@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from worker.errors import BadInput, NewsworkerError
 from worker.log import step
-from worker.normalise import normalise
+from worker.model import Article
+from worker.normalise.article import normalise
 from worker.readers import read_document
-from worker.record import Article
-from worker.store import ArticleStore
+from worker.store.articles import ArticleStore
 
 # What a caller is told about one input: the store's outcomes, a failure, or (for
 # `enqueue` without --wait) that it was handed to the workers.

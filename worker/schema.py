@@ -2,7 +2,7 @@
 
 import json
 
-from worker.record import article_json_schema
+from worker.model import article_json_schema
 
 if __name__ == "__main__":
     print(json.dumps(article_json_schema(), indent=2, ensure_ascii=False))

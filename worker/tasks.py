@@ -23,8 +23,8 @@ from worker.celery_app import app
 from worker.errors import StorageError
 from worker.ingest import IngestOutcome, InputFile, ingest_input
 from worker.log import get_logger, step
-from worker.services import Services, open_services
 from worker.settings import get_settings
+from worker.store.services import Services, open_services
 
 log = get_logger("newsworker.tasks")
 

@@ -16,9 +16,9 @@ from worker.errors import NewsworkerError
 from worker.ingest import IngestOutcome
 from worker.log import configure_logging
 from worker.redact import redact_text
-from worker.redis_client import check_connection, check_credentials
-from worker.services import Services, open_services
 from worker.settings import Settings, get_settings, override_settings
+from worker.store.connection import check_connection, check_credentials
+from worker.store.services import Services, open_services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +60,7 @@ def redis_url(settings: Settings) -> Iterator[str]:
             check_credentials(url)
         yield settings.redis_url
         return
-    from worker.embedded import embedded_redis
+    from worker.store.embedded import embedded_redis
 
     with embedded_redis(settings.data_dir) as url:
         override_settings(redis_url=url)

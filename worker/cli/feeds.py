@@ -12,8 +12,8 @@ import click
 
 from worker.cli.common import emit_json, fail, main, quiet_logging, reports_errors, services
 from worker.errors import BadInput
-from worker.feeds import FeedState
-from worker.feeds_file import parse_opml, to_opml
+from worker.polling.feeds_file import parse_opml, to_opml
+from worker.store.feeds import FeedState
 
 
 @main.group()

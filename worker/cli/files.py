@@ -18,10 +18,10 @@ from worker.cli.common import (
 )
 from worker.errors import NewsworkerError
 from worker.ingest import IngestOutcome, ingest_input
-from worker.inputs import expand, read_input
+from worker.inputs.files import expand, read_input
 from worker.log import get_logger
-from worker.services import Services
 from worker.settings import get_settings
+from worker.store.services import Services
 
 
 @main.command()
@@ -61,7 +61,7 @@ def _ingest_each(svc: Services, paths: tuple[str, ...]) -> Iterator[IngestOutcom
 @reports_errors
 def enqueue(paths: tuple[str, ...], wait: bool, timeout: float, as_json: bool) -> None:
     """Send files to the workers; their bytes travel in the task message."""
-    from worker.enqueue import enqueue_paths
+    from worker.cli.enqueue import enqueue_paths
 
     quiet_logging()
     with services():

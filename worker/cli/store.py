@@ -81,7 +81,7 @@ def _human_article(doc: dict[str, Any]) -> str:
 @reports_errors
 def status(as_json: bool) -> None:
     """Queues, workers, feed health, counts and memory."""
-    from worker.status import collect_status
+    from worker.cli.status import collect_status
 
     with services() as svc:
         document = collect_status(get_settings(), svc)
@@ -123,7 +123,7 @@ def failed_retry(failure_id: str | None, retry_all: bool, wait: bool, as_json: b
     A dead letter is removed only when its input is stored again; one whose file
     cannot be read (or came from standard input) stays, with the reason reported.
     """
-    from worker.enqueue import retry_failures
+    from worker.cli.enqueue import retry_failures
 
     if bool(failure_id) == retry_all:
         raise click.UsageError("give one failure ID or --all")

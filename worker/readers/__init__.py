@@ -17,11 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
-from worker.decode import charset_from_content_type, decode_bytes
 from worker.errors import BadInput, ParseError
+from worker.model import Draft, Source
 from worker.readers import feedfile, html, jsonfeed, jsonrecords, markdown, plaintext
 from worker.readers.common import encodable
-from worker.record import Draft, Source
+from worker.readers.decode import charset_from_content_type, decode_bytes
 
 _EXTENSIONS = {
     ".txt": "text",

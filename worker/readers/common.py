@@ -9,9 +9,9 @@ from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from worker.bylines import split_byline
-from worker.record import Draft, RawAuthor, Source
-from worker.text import without_surrogates
+from worker.model import Draft, RawAuthor, Source
+from worker.normalise.bylines import split_byline
+from worker.normalise.text import without_surrogates
 
 
 def file_uri(path: str | None) -> str | None:

@@ -22,12 +22,12 @@ from typing import Any
 
 import feedparser
 
-from worker.dates import to_rfc3339_utc
 from worker.errors import ParseError
+from worker.model import Draft, RawAuthor
+from worker.normalise.dates import to_rfc3339_utc
+from worker.normalise.text import clean_body, html_to_text, to_plain
 from worker.readers import xmlguard, xmlrepair
 from worker.readers.common import entry_label, entry_path, file_source
-from worker.record import Draft, RawAuthor
-from worker.text import clean_body, html_to_text, to_plain
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 _EMAIL_NAME_RE = re.compile(r"^\s*[^@\s]+@[^@\s]+\s*\((.*)\)\s*$")

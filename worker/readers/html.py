@@ -21,12 +21,12 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from worker.bylines import read_byline, split_byline
-from worker.dates import dateline
 from worker.errors import BadInput, ParseError
+from worker.model import Draft
+from worker.normalise.bylines import read_byline, split_byline
+from worker.normalise.dates import dateline
+from worker.normalise.text import clean_inline, html_to_text, join_paragraphs
 from worker.readers.common import file_source
-from worker.record import Draft
-from worker.text import clean_inline, html_to_text, join_paragraphs
 
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}
 _PUBLISHED = ("article:published_time", "og:published_time", "datePublished", "date", "dc.date")

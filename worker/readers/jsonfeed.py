@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from worker.errors import ParseError
+from worker.model import Draft, RawAuthor
+from worker.normalise.text import clean_body, html_to_text, to_plain
 from worker.readers.common import (
     as_list,
     as_text,
@@ -19,8 +21,6 @@ from worker.readers.common import (
     file_source,
     raw_authors,
 )
-from worker.record import Draft, RawAuthor
-from worker.text import clean_body, html_to_text, to_plain
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 

@@ -14,8 +14,8 @@ import json
 from typing import Any
 
 from worker.errors import BadInput, ParseError
+from worker.model import Draft, Source, SourceKind
 from worker.readers.common import as_list, as_text, file_source, raw_authors
-from worker.record import Draft, Source, SourceKind
 
 
 def load(text: str, *, name: str, ndjson: bool) -> list[tuple[int, Any]]:

@@ -9,7 +9,7 @@ else a first paragraph that is one short line. A first body paragraph that is a
 byline ("By NAME", "*By NAME*", "**By NAME | DATE**") is the byline, not body.
 
 Front matter is read with YAML's safe loader, except that dates stay strings: they
-go through worker/dates.py like every other date, so `date: 2024-02-30` is an
+go through worker/normalise/dates.py like every other date, so `date: 2024-02-30` is an
 unreadable date (null), not a failure. YAML that cannot be loaded at all is a
 ParseError with the reason.
 """
@@ -22,11 +22,11 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
-from worker.bylines import read_byline
 from worker.errors import ParseError
+from worker.model import Draft
+from worker.normalise.bylines import read_byline
+from worker.normalise.text import html_to_text
 from worker.readers.common import as_list, as_text, file_source, is_http_url, raw_authors
-from worker.record import Draft
-from worker.text import html_to_text
 
 FRONT_MATTER_RE = re.compile(r"\A\ufeff?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _MAX_IMPLICIT_TITLE = 200

@@ -42,10 +42,10 @@ from __future__ import annotations
 
 import re
 
-from worker.bylines import Byline, read_byline, split_byline
+from worker.model import Draft, RawAuthor
+from worker.normalise.bylines import Byline, read_byline, split_byline
+from worker.normalise.text import SENTENCE_END_RE
 from worker.readers.common import file_source, is_http_url
-from worker.record import Draft, RawAuthor
-from worker.text import SENTENCE_END_RE
 
 Block = list[str]
 

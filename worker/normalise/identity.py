@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from worker.errors import BadInput
-from worker.record import Source
+from worker.model import Source
 
 ID_LENGTH = 16
 

@@ -10,10 +10,10 @@ from typing import Any
 from celery.result import AsyncResult
 
 from worker.errors import BadInput, NewsworkerError
-from worker.failures import FailureLog
 from worker.ingest import IngestOutcome
-from worker.inputs import STDIN, expand, read_input
+from worker.inputs.files import STDIN, expand, read_input
 from worker.settings import Settings
+from worker.store.failures import FailureLog
 
 
 def enqueue_paths(

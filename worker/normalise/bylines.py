@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from worker.dates import dateline
-from worker.text import SENTENCE_END_RE, unique
+from worker.normalise.dates import dateline
+from worker.normalise.text import SENTENCE_END_RE, unique
 
 _BY_RE = re.compile(r"^\s*(?:written\s+)?by\b[\s:]*", re.IGNORECASE)
 _GROUP_SPLIT_RE = re.compile(r"\s*(?:;|&|\s+and\s+)\s*", re.IGNORECASE)

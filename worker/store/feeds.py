@@ -20,9 +20,9 @@ from typing import Any, Literal, cast
 import redis
 from pydantic import BaseModel, Field
 
-from worker.dates import format_utc
 from worker.errors import BadInput
-from worker.urls import canonical_url
+from worker.normalise.dates import format_utc
+from worker.normalise.urls import canonical_url
 
 FeedStatus = Literal["ok", "error", "broken", "disabled"]
 Origin = Literal["cli", "file"]

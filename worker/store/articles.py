@@ -28,10 +28,10 @@ from typing import cast
 
 import redis
 
-from worker.dates import to_rfc3339_utc
 from worker.errors import StorageError
-from worker.record import Article, Outcome
-from worker.revisions import RevisionPolicy, defer_change
+from worker.model import Article, Outcome
+from worker.normalise.dates import to_rfc3339_utc
+from worker.polling.revisions import RevisionPolicy, defer_change
 
 _WRITE_SCRIPT = """
 local cur = redis.call('GET', KEYS[1])
@@ -146,7 +146,7 @@ class ArticleStore:
         The same id twice in one batch is applied in order (the later one sees the
         earlier). Safe to repeat: a second call with the same input is all 'unchanged'.
         With `revisions` (the poll path), undeclared changes to feed entries are
-        held back by that policy (see worker/revisions.py).
+        held back by that policy (see worker/polling/revisions.py).
         """
         results: dict[int, StoreResult] = {}
         pending = list(enumerate(articles))

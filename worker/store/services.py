@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import redis
 
-from worker.failures import FailureLog
-from worker.feeds import FeedRegistry
-from worker.redis_client import connect
 from worker.settings import Settings
-from worker.store import ArticleStore
+from worker.store.articles import ArticleStore
+from worker.store.connection import connect
+from worker.store.failures import FailureLog
+from worker.store.feeds import FeedRegistry
 
 
 @dataclass(frozen=True)

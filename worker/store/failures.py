@@ -14,7 +14,7 @@ from typing import cast
 
 import redis
 
-from worker.dates import to_rfc3339_utc
+from worker.normalise.dates import to_rfc3339_utc
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.feeds import FeedRegistry
 from worker.redact import redact_url
-from worker.redis_client import check_connection, connect
-from worker.services import Services
 from worker.settings import Settings
+from worker.store.connection import check_connection, connect
+from worker.store.feeds import FeedRegistry
+from worker.store.services import Services
 
 
 def collect_status(

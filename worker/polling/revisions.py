@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from worker.record import Article
+from worker.model import Article
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from worker.bylines import extract_handles, split_byline
-from worker.dates import format_utc, to_rfc3339_utc
 from worker.errors import BadInput
-from worker.identity import content_hash, identity_key, record_id
-from worker.language import detect_language
-from worker.record import Article, Author, Draft, RawAuthor, Source
-from worker.text import clean_body, clean_inline, unique, word_count
-from worker.urls import canonical_url
+from worker.model import Article, Author, Draft, RawAuthor, Source
+from worker.normalise.bylines import extract_handles, split_byline
+from worker.normalise.dates import format_utc, to_rfc3339_utc
+from worker.normalise.identity import content_hash, identity_key, record_id
+from worker.normalise.language import detect_language
+from worker.normalise.text import clean_body, clean_inline, unique, word_count
+from worker.normalise.urls import canonical_url
 
 
 def normalise(draft: Draft, *, now: datetime) -> Article:

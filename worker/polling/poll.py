@@ -18,19 +18,19 @@ from urllib.parse import urlsplit
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 
-from worker.dates import format_utc, parse_date
 from worker.errors import BadInput, FetchError, Gone, HTTPStatusError, NewsworkerError
-from worker.feeds import RECENT_ENTRY_TIMES, FeedState
-from worker.fetch import Fetcher, FetchResult, freshness_hints
+from worker.inputs.fetch import Fetcher, FetchResult, freshness_hints
 from worker.log import step
-from worker.normalise import normalise
-from worker.politeness import HostSlots
+from worker.model import Article
+from worker.normalise.article import normalise
+from worker.normalise.dates import format_utc, parse_date
+from worker.polling.revisions import RevisionPolicy
+from worker.polling.schedule import Hints, Policy, next_after_error, next_after_success
 from worker.readers import PolledFeed, read_feed
-from worker.record import Article
-from worker.revisions import RevisionPolicy
-from worker.schedule import Hints, Policy, next_after_error, next_after_success
-from worker.services import Services
 from worker.settings import Settings
+from worker.store.feeds import RECENT_ENTRY_TIMES, FeedState
+from worker.store.hostslots import HostSlots
+from worker.store.services import Services
 
 # "skipped" only comes from dispatcher duplicates, never from an on-demand poll.
 PollResult = Literal["ok", "not_modified", "failed", "skipped"]

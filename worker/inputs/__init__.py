@@ -1,0 +1,1 @@
+"""Where bytes come from: files, globs and standard input; HTTP fetches and the address guard."""

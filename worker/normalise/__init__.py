@@ -1,0 +1,1 @@
+"""From a reader's Draft to an Article: text, dates, bylines, URLs, language, identity."""

@@ -1,0 +1,1 @@
+"""Feed polling: the schedule, the decisions after a poll, revisions, and the poll itself."""

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from worker.errors import BadInput
+from worker.normalise.dates import format_utc
 from worker.polling.feeds_file import parse_feeds_yaml, parse_opml, to_opml
 from worker.store.feeds import FeedRegistry
 from worker.store.hostslots import HostSlots
@@ -25,7 +26,7 @@ def test_add_is_due_at_once_and_idempotent(registry: FeedRegistry) -> None:
     state, created = registry.add("HTTPS://News.Example/feed.xml#top", now=NOW, name="News")
     assert created
     assert state.url == "https://news.example/feed.xml"
-    assert state.next_poll_at == "2026-03-10T12:00:00Z"
+    assert format_utc(state.next_poll_at) == "2026-03-10T12:00:00Z"
     assert (state.status, state.error_count, state.entries_total) == ("ok", 0, 0)
     again, created = registry.add("https://news.example/feed.xml", now=NOW + timedelta(days=1))
     assert not created

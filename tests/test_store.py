@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from worker.model import Article, Source
+from worker.normalise.dates import format_utc
 from worker.store.articles import ArticleStore
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -47,8 +48,8 @@ def test_create_then_unchanged_then_updated(rclient: redis.Redis, prefix: str) -
     stored = Article.model_validate_json(store.get_json("a1") or "")
     assert stored.version == 2
     assert stored.body == "New body text here."
-    assert stored.ingested_at == "2026-01-02T03:04:05Z"  # first ingest is kept
-    assert stored.modified_at == "2026-01-02T05:04:05Z"
+    assert format_utc(stored.ingested_at) == "2026-01-02T03:04:05Z"  # first ingest is kept
+    assert format_utc(stored.modified_at) == "2026-01-02T05:04:05Z"
     assert store.count() == 1
 
 
@@ -72,7 +73,7 @@ def test_indexes_and_events(rclient: redis.Redis, prefix: str) -> None:
 def test_get_returns_exact_json_and_list_is_newest_first(rclient: redis.Redis, prefix: str) -> None:
     store = ArticleStore(rclient, prefix=prefix)
     old = make_article("old")
-    new = make_article("new").model_copy(update={"published_at": "2026-01-05T00:00:00Z"})
+    new = make_article("new").model_copy(update={"published_at": datetime(2026, 1, 5, tzinfo=UTC)})
     results = store.upsert_many([old, new], now=NOW)
     assert store.get_json("new") == results[1].article.to_json()
     assert rclient.get(f"{prefix}article:new") == store.get_json("new")

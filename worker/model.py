@@ -1,21 +1,64 @@
-"""The article record (DESIGN.md, schema_version 1) and the draft readers produce.
+"""Plain data, no I/O: the record, the draft, the feed state, and every outcome.
 
 `Draft` is what a reader extracts from one input, still raw; `normalise` turns it
-into an `Article`. Both are plain data: no I/O here.
+into an `Article` (DESIGN.md, schema_version 1). `FeedState` is a feed's
+registration and health; `PollOutcome` is what one poll attempt reports.
+
+Instants are aware UTC `datetime`s inside the program (`Instant`), whole seconds
+like the RFC 3339 strings ("2026-03-10T12:00:00Z") they become at the edges: JSON
+and Redis.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from worker.normalise.dates import format_utc
 
 SCHEMA_VERSION: Literal[1] = 1
 
 SourceKind = Literal["feed", "file"]
+
+# The outcome vocabulary, from the store up to what a command prints.
+# What storing one record did ("held back": a feed entry's undeclared change that
+# the revision policy keeps for later, reported as "unchanged"):
+EntryChange = Literal["created", "updated", "held_back", "unchanged"]
+# What the store reports for one record:
+RecordOutcome = Literal["created", "updated", "unchanged"]
+# What `ingest --json` and `enqueue --wait --json` report for one record:
 Outcome = Literal["created", "updated", "unchanged", "failed"]
+# What one poll attempt reports ("skipped": a duplicate claim of the dispatcher):
+PollResult = Literal["ok", "not_modified", "failed", "skipped"]
+# A feed's health:
+FeedStatus = Literal["ok", "error", "broken", "disabled"]
+# Where a feed was registered: the command line, or the feeds file.
+Origin = Literal["cli", "file"]
+
+
+def utc_instant(value: datetime) -> datetime:
+    """`value` as an `Instant`: aware, UTC, whole seconds (naive means UTC)."""
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return utc.replace(microsecond=0)
+
+
+def _rfc3339(value: datetime) -> str:
+    text = format_utc(value)
+    if text is None:  # outside years 1..9999 once in UTC: never stored
+        raise ValueError(f"instant out of range: {value!r}")
+    return text
+
+
+Instant = Annotated[
+    datetime,
+    AfterValidator(utc_instant),
+    PlainSerializer(_rfc3339, return_type=str, when_used="json"),
+]
+"""An aware UTC datetime in whole seconds; RFC 3339 with a "Z" in JSON."""
 
 # Fields the store owns; everything else is the content of the record.
 STORE_FIELDS = ("version", "ingested_at", "modified_at")
@@ -53,16 +96,16 @@ class Article(BaseModel):
     summary: str | None = None
     body: str
     authors: list[Author] = Field(default_factory=list)
-    published_at: str | None = None
-    updated_at: str | None = None
+    published_at: Instant | None = None
+    updated_at: Instant | None = None
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     tags: list[str] = Field(default_factory=list)
     source: Source
     word_count: int = Field(ge=0)
     content_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     version: int = Field(default=1, ge=1)
-    ingested_at: str
-    modified_at: str
+    ingested_at: Instant
+    modified_at: Instant
 
     def to_json(self) -> str:
         """The stored form: compact JSON, keys in schema order, UTF-8 kept as is."""
@@ -120,3 +163,67 @@ def article_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://newsworker.invalid/article.schema.json"
     return schema
+
+
+class FeedState(BaseModel):
+    """A feed's registration and health (DESIGN.md, Feed state)."""
+
+    id: str
+    url: str
+    name: str | None = None
+    status: FeedStatus = "ok"
+    last_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error_count: int = 0
+    last_error: str | None = None
+    last_polled_at: Instant | None = None
+    next_poll_at: Instant | None = None
+    entries_total: int = 0
+    # The URL the feed was added with: its id derives from it, and it scopes the
+    # entry ids of its records, so a permanent redirect moves `url` but not them.
+    added_url: str | None = None
+    origin: Origin = "cli"
+    added_at: Instant | None = None
+    interval: float | None = Field(default=None, gt=0)  # fixed interval, seconds
+    min_interval: float | None = Field(default=None, gt=0)
+    max_interval: float | None = Field(default=None, gt=0)
+    tags: list[str] = Field(default_factory=list)
+    full_text: bool = False
+    body_hash: str | None = None
+    entry_times: list[Instant] = Field(default_factory=list)  # recent entry dates: the rhythm
+    ttl: float | None = None  # the document's RSS <ttl> at its last parse, seconds
+
+    @property
+    def scope(self) -> str:
+        """What scopes this feed's entry ids and names its source index: its first URL."""
+        return self.added_url or self.url
+
+    def public(self) -> dict[str, Any]:
+        """What `feeds show --json` prints: the state without the scheduler's scratch."""
+        return self.model_dump(mode="json", exclude={"body_hash", "entry_times", "ttl"})
+
+
+# What a poll writes back: the feed's health and validators, never its settings
+# (a feeds.yaml sync or `feeds remove` may run meanwhile).
+POLL_FIELDS = (
+    "url", "status", "last_status", "etag", "last_modified", "error_count", "last_error",
+    "last_polled_at", "next_poll_at", "body_hash", "entry_times", "entries_total", "ttl",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll attempt reports (`poll --wait --json`)."""
+
+    feed: str
+    url: str
+    outcome: PollResult
+    http_status: int | None = None
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

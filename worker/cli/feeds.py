@@ -12,8 +12,8 @@ import click
 
 from worker.cli.common import emit_json, fail, main, quiet_logging, reports_errors, services
 from worker.errors import BadInput
+from worker.model import FeedState
 from worker.polling.feeds_file import parse_opml, to_opml
-from worker.store.feeds import FeedState
 
 
 @main.group()

@@ -52,7 +52,7 @@ def articles_list(limit: int, feed: str | None, as_json: bool) -> None:
         source_key = None
         if feed:
             state = svc.feeds.find(feed)
-            source_key = svc.store.feed_index_key(state.scope if state else feed)
+            source_key = svc.store.keys.feed_index(state.scope if state else feed)
         records = svc.store.list_json(limit=limit, source_key=source_key)
     for raw in records:
         if as_json:

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
@@ -29,13 +28,13 @@ import httpx
 
 from worker import __version__
 from worker.errors import BlockedAddress, FetchError, Gone, HTTPStatusError
+from worker.polling.hints import parse_retry_after
 
 Resolver = Callable[[str, int], list[str]]
 """(host, port) -> the IP addresses the host resolves to."""
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
-_YEAR = 365 * 24 * 3600.0
 _PRIVATE_NETS = tuple(
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 )
@@ -379,45 +378,3 @@ def _status_error(response: httpx.Response) -> HTTPStatusError:
     if status in (429, 503):
         retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
     return HTTPStatusError(message, status=status, retry_after=retry_after)
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _seconds(text: str) -> float | None:
-    """A delta-seconds value, capped at a year so no absurd header overflows a timedelta."""
-    text = text.strip().strip('"')
-    return min(float(text), _YEAR) if text.isascii() and text.isdigit() else None
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from `now` (never negative), from delta-seconds or an HTTP-date."""
-    text = (value or "").strip()
-    if text.isascii() and text.isdigit():
-        return _seconds(text)
-    when = _http_date(text)
-    return None if when is None else min(max((when - now).total_seconds(), 0.0), _YEAR)
-
-
-def freshness_hints(headers: Mapping[str, str], now: datetime) -> tuple[float | None, float | None]:
-    """(Cache-Control max-age in seconds, Expires minus Date -- or minus `now` -- in seconds).
-
-    Header names are matched case-insensitively; an absent or unparseable value is None.
-    """
-    lower = {k.lower(): v for k, v in headers.items()}
-    max_age: float | None = None
-    for directive in lower.get("cache-control", "").lower().split(","):
-        name, _, arg = directive.strip().partition("=")
-        if name == "max-age":
-            max_age = _seconds(arg)
-    expires = _http_date(lower.get("expires"))
-    base = _http_date(lower.get("date")) or now
-    expires_in = None if expires is None else min(max((expires - base).total_seconds(), 0), _YEAR)
-    return max_age, expires_in

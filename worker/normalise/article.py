@@ -17,9 +17,9 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from worker.errors import BadInput
-from worker.model import Article, Author, Draft, RawAuthor, Source
+from worker.model import Article, Author, Draft, RawAuthor, Source, utc_instant
 from worker.normalise.bylines import extract_handles, split_byline
-from worker.normalise.dates import format_utc, to_rfc3339_utc
+from worker.normalise.dates import to_utc
 from worker.normalise.identity import content_hash, identity_key, record_id
 from worker.normalise.language import detect_language
 from worker.normalise.text import clean_body, clean_inline, unique, word_count
@@ -49,9 +49,7 @@ def _normalise(draft: Draft, *, now: datetime) -> Article:
     url = canonical_url(draft.url)
     source = _source(draft.source)
     digest = content_hash(title, subtitle, body)
-    stamp = format_utc(now)
-    if stamp is None:
-        raise ValueError(f"now is out of range: {now!r}")
+    stamp = utc_instant(now)
     try:
         return Article(
             id=_record_id(draft, url, source, digest),
@@ -61,8 +59,8 @@ def _normalise(draft: Draft, *, now: datetime) -> Article:
             summary=summary,
             body=body,
             authors=_authors(draft),
-            published_at=to_rfc3339_utc(draft.published),
-            updated_at=to_rfc3339_utc(draft.updated),
+            published_at=to_utc(draft.published),
+            updated_at=to_utc(draft.updated),
             language=detect_language(body or f"{title}\n{summary or ''}", draft.language),
             tags=_tags(draft.tags),
             source=source,

@@ -60,6 +60,12 @@ def to_rfc3339_utc(value: str | datetime | date | time.struct_time | None) -> st
     return None if parsed is None else format_utc(parsed)
 
 
+def to_utc(value: str | datetime | date | time.struct_time | None) -> datetime | None:
+    """`value` as an aware UTC datetime in whole seconds, or None (see `to_rfc3339_utc`)."""
+    text = to_rfc3339_utc(value)
+    return None if text is None else datetime.fromisoformat(text)
+
+
 def parse_date(value: str) -> datetime | None:
     """A datetime from a string, or None when it is not a complete date."""
     text = value.strip()

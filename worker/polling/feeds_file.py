@@ -23,7 +23,8 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from worker.errors import BadInput, ParseError
-from worker.store.feeds import FeedState, validate_feed_url
+from worker.model import FeedState
+from worker.store.feeds import validate_feed_url
 
 
 class FeedEntry(BaseModel):

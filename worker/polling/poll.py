@@ -1,60 +1,53 @@
-"""One poll of one feed: fetch -> parse -> normalise -> store -> schedule, one log event each.
+"""One poll of one feed: load, fetch, parse, normalise, store, decide, save.
 
-The feed's state decides the request (ETag, Last-Modified) and records the outcome
-(status, error count, validators, next poll time). Errors are outcomes on the feed,
-never exceptions to the caller, except Redis failures, which are transient.
+This module only sequences the I/O and logs one event per step (`fetch`, `parse`,
+`normalise`, `store`, `schedule`); every decision is a pure function of
+worker/polling/decide.py. Errors become outcomes on the feed, never exceptions to
+the caller, except Redis failures, which are transient.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 
-from worker.errors import BadInput, FetchError, Gone, HTTPStatusError, NewsworkerError
-from worker.inputs.fetch import Fetcher, FetchResult, freshness_hints
+from worker.errors import BadInput, FetchError, Gone, HTTPStatusError
+from worker.inputs.fetch import Fetcher, FetchResult
 from worker.log import step
-from worker.model import Article
+from worker.model import Article, FeedState, PollOutcome
 from worker.normalise.article import normalise
-from worker.normalise.dates import format_utc, parse_date
+from worker.polling.decide import (
+    Attempt,
+    Defaults,
+    Failed,
+    FeedDecision,
+    HostBusy,
+    Parsed,
+    Response,
+    Unchanged,
+    decide_feed,
+    is_unchanged,
+    polled_since,
+)
 from worker.polling.revisions import RevisionPolicy
-from worker.polling.schedule import Hints, Policy, next_after_error, next_after_success
 from worker.readers import PolledFeed, read_feed
 from worker.settings import Settings
-from worker.store.feeds import RECENT_ENTRY_TIMES, FeedState
 from worker.store.hostslots import HostSlots
 from worker.store.services import Services
 
-# "skipped" only comes from dispatcher duplicates, never from an on-demand poll.
-PollResult = Literal["ok", "not_modified", "failed", "skipped"]
 REVISIONS = RevisionPolicy()
-
-
-@dataclass(frozen=True)
-class PollOutcome:
-    feed: str
-    url: str
-    outcome: PollResult
-    http_status: int | None = None
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
 class Poller:
-    """Everything one poll needs; built once per worker process."""
+    """Everything one poll needs; built once per worker process (worker/runtime.py)."""
 
     svc: Services
     fetcher: Fetcher
@@ -63,16 +56,10 @@ class Poller:
     rng: random.Random
     log: Any
 
-    def policy(self, state: FeedState) -> Policy:
-        min_interval = state.min_interval or self.settings.feed_min_interval
-        return Policy(
-            min_interval=min_interval,
-            max_interval=state.max_interval or self.settings.feed_max_interval,
-            fixed_interval=state.interval,
-            broken_after=self.settings.feed_broken_after,
-            # A failing feed is never asked more often than a healthy one.
-            error_base=min_interval,
-        )
+    @property
+    def defaults(self) -> Defaults:
+        s = self.settings
+        return Defaults(s.feed_min_interval, s.feed_max_interval, s.feed_broken_after)
 
     def poll(
         self, feed_id: str, *, now: datetime, claimed_at: datetime | None = None
@@ -83,39 +70,54 @@ class Poller:
         outlived the claim's lease and the feed was claimed again): skipped.
         """
         state = self.svc.feeds.get(feed_id)
-        if state is None:  # removed since it was claimed: make sure it is not claimed again
-            self.svc.feeds.unschedule(feed_id)
-            return PollOutcome(feed_id, "", "failed", error=f"no feed with id {feed_id}")
+        if state is None:
+            return self._missing(feed_id)
         if state.status == "disabled":
             return PollOutcome(feed_id, state.url, "failed", error="feed is disabled")
-        if claimed_at is not None and _polled_since(state, claimed_at):
+        if claimed_at is not None and polled_since(state, claimed_at):
             return PollOutcome(feed_id, state.url, "skipped", state.last_status)
         with structlog.contextvars.bound_contextvars(feed=feed_id, url=state.url):
-            return self._poll(state, now)
-
-    def _poll(self, state: FeedState, now: datetime) -> PollOutcome:
-        feed_id = state.id
-        try:
-            result = self._fetch(state, now)
-        except FetchError as exc:
-            return self._failed(state, exc, now)
-        if result is None:  # the host is busy with other feeds: come back shortly
-            later = now + timedelta(seconds=self.rng.uniform(5, 15))
-            self.svc.feeds.schedule(feed_id, later)
-            host = urlsplit(state.url).hostname
-            return PollOutcome(feed_id, state.url, "failed", error=f"{host} busy; retry later")
-        return self._process(state, result, now)
+            return self._apply(state, self._attempt(state, now), now)
 
     def give_up(self, feed_id: str, reason: str, *, now: datetime) -> PollOutcome:
-        """Count a poll that never finished (it killed its worker) as an error on the feed."""
+        """Count a poll that never finished (it hit the time limit, or killed its worker)."""
         state = self.svc.feeds.get(feed_id)
         if state is None:
-            self.svc.feeds.unschedule(feed_id)
-            return PollOutcome(feed_id, "", "failed", error=f"no feed with id {feed_id}")
-        return self._failed(state, NewsworkerError(reason), now)
+            return self._missing(feed_id)
+        return self._apply(state, Failed(reason), now)
 
-    def _fetch(self, state: FeedState, now: datetime) -> FetchResult | None:
-        """The response, holding one of the host's request slots only while fetching."""
+    def _missing(self, feed_id: str) -> PollOutcome:
+        # Removed since it was claimed: make sure it is not claimed again.
+        self.svc.feeds.unschedule(feed_id)
+        return PollOutcome(feed_id, "", "failed", error=f"no feed with id {feed_id}")
+
+    def _attempt(self, state: FeedState, now: datetime) -> Attempt:
+        try:
+            result = self._fetch(state)
+        except FetchError as exc:
+            return _fetch_failure(exc)
+        if result is None:
+            return HostBusy()
+        response = _response(result)
+        if is_unchanged(state, response):
+            return Unchanged(response)
+        try:
+            feed = self._parse(state, result)
+            articles = self._normalise(state, feed, now)
+        except BadInput as exc:
+            return Failed(str(exc), http_status=result.status)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as exc:  # a parser bug is an error on this feed, not a lost poll
+            self.log.exception("parse_crashed", feed=state.id)
+            return Failed(f"internal error in parsing: {exc!r}", http_status=result.status)
+        return self._store(state, response, feed, articles, now)
+
+    def _fetch(self, state: FeedState) -> FetchResult | None:
+        """The response, holding one of the host's request slots only while fetching.
+
+        None when no slot came free in time: the host is busy with other feeds.
+        """
         host = urlsplit(state.url).hostname or ""
         with self.slots.hold(host, wait=self.settings.host_slot_wait) as held:
             if not held:
@@ -128,52 +130,6 @@ class Poller:
                 if result.permanent_url:
                     info["moved_to"] = result.permanent_url
             return result
-
-    def _process(self, state: FeedState, result: FetchResult, now: datetime) -> PollOutcome:
-        if result.not_modified or self._same_body(state, result):
-            # Nothing to parse: the document's ttl is the one it had last time.
-            self._succeeded(state, result, now, _hints(result, now, state.ttl))
-            return PollOutcome(state.id, state.url, "not_modified", result.status)
-        try:
-            feed = self._parse(state, result)
-            articles = self._normalise(state, feed, now)
-        except BadInput as exc:
-            return self._failed(state, exc, now, http_status=result.status)
-        except SoftTimeLimitExceeded:
-            raise
-        except Exception as exc:  # a parser bug is an error on this feed, not a lost poll
-            self.log.exception("parse_crashed", feed=state.id)
-            error = BadInput(f"internal error in parsing: {exc!r}")
-            return self._failed(state, error, now, http_status=result.status)
-        with step(self.log, "store", feed=state.id, records=len(articles)) as info:
-            stored = self.svc.store.upsert_many(articles, now=now, revisions=REVISIONS)
-            counts = {
-                k: sum(1 for r in stored if r.outcome == k)
-                for k in ("created", "updated", "unchanged")
-            }
-            info.update(
-                new=counts["created"],
-                updated=counts["updated"],
-                unchanged=counts["unchanged"],
-                deferred=sum(1 for r in stored if r.deferred),
-            )
-            deferred = any(r.deferred for r in stored)
-        times = [a.published_at for a in articles if a.published_at]
-        state = state.model_copy(
-            update={"entries_total": state.entries_total + counts["created"], "ttl": feed.ttl}
-        )
-        hints = _hints(result, now, feed.ttl)
-        # A change held back must be seen again: forget this body and its validators,
-        # so the next poll neither gets a 304 nor skips the same bytes.
-        self._succeeded(state, result, now, hints, new_times=times, forget_body=deferred)
-        return PollOutcome(
-            state.id, result.permanent_url or state.url, "ok", result.status,
-            counts["created"], counts["updated"], counts["unchanged"],
-        )  # fmt: skip
-
-    def _same_body(self, state: FeedState, result: FetchResult) -> bool:
-        # Without validators, an identical body is the only sign nothing changed.
-        return result.body is not None and _body_hash(result.body) == state.body_hash
 
     def _parse(self, state: FeedState, result: FetchResult) -> PolledFeed:
         with step(self.log, "parse", feed=state.id, bytes=result.bytes_read) as info:
@@ -197,91 +153,78 @@ class Poller:
             info.update(records=len(articles), skipped=len(drafts) - len(articles))
         return articles
 
-    def _succeeded(
-        self, state: FeedState, result: FetchResult, now: datetime, hints: Hints,
-        new_times: Sequence[str] = (), forget_body: bool = False,
-    ) -> None:  # fmt: skip
-        times = sorted(set(state.entry_times) | set(new_times))[-RECENT_ENTRY_TIMES:]
-        parsed = [t for t in (parse_date(x) for x in times) if t is not None]
-        with step(self.log, "schedule", feed=state.id) as info:
-            when = next_after_success(now, parsed, hints, self.policy(state), self.rng)
-            updated = state.model_copy(
-                update={
-                    "url": result.permanent_url or state.url,
-                    "status": "ok",
-                    "last_status": result.status,
-                    # A 304 may omit the validators: keep the ones it answered to.
-                    "etag": result.etag or (state.etag if result.not_modified else None),
-                    "last_modified": result.last_modified
-                    or (state.last_modified if result.not_modified else None),
-                    "error_count": 0,
-                    "last_error": None,
-                    "last_polled_at": format_utc(now),
-                    "next_poll_at": format_utc(when),
-                    "body_hash": _body_hash(result.body)
-                    if result.body is not None
-                    else state.body_hash,
-                    "entry_times": times,
-                    "ttl": state.ttl,
-                }
-            )
-            if forget_body:
-                updated = updated.model_copy(
-                    update={"etag": None, "last_modified": None, "body_hash": None}
-                )
-            self.svc.feeds.save(updated, due=when, fields=_POLL_FIELDS)
-            info.update(next_poll_at=updated.next_poll_at, status="ok")
-
-    def _failed(
-        self, state: FeedState, exc: Exception, now: datetime, http_status: int | None = None
-    ) -> PollOutcome:
-        status = exc.status if isinstance(exc, HTTPStatusError) else http_status
-        retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
-        errors = state.error_count + 1
-        policy = self.policy(state)
-        with step(self.log, "schedule", feed=state.id) as info:
-            update: dict[str, Any] = {
-                "error_count": errors,
-                "last_error": str(exc),
-                "last_status": status,
-                "last_polled_at": format_utc(now),
-            }
-            if isinstance(exc, Gone):  # retired by its publisher: kept, but never polled again
-                update.update(status="disabled", next_poll_at=None)
-                if self.svc.feeds.save(state.model_copy(update=update), fields=update):
-                    self.svc.feeds.unschedule(state.id)
-            else:
-                when = next_after_error(
-                    now, errors, Hints(retry_after=retry_after), policy, self.rng
-                )
-                update.update(
-                    status="broken" if errors >= policy.broken_after else "error",
-                    next_poll_at=format_utc(when),
-                )
-                self.svc.feeds.save(state.model_copy(update=update), due=when, fields=update)
+    def _store(
+        self,
+        state: FeedState,
+        response: Response,
+        feed: PolledFeed,
+        articles: list[Article],
+        now: datetime,
+    ) -> Parsed:
+        with step(self.log, "store", feed=state.id, records=len(articles)) as info:
+            stored = self.svc.store.upsert_many(articles, now=now, revisions=REVISIONS)
+            counts = {k: sum(1 for d in stored if d.outcome == k) for k in _COUNTED}
+            held = sum(1 for d in stored if d.change == "held_back")
             info.update(
-                status=update["status"], error_count=errors, next_poll_at=update["next_poll_at"]
+                new=counts["created"],
+                updated=counts["updated"],
+                unchanged=counts["unchanged"],
+                deferred=held,
             )
-        return PollOutcome(state.id, state.url, "failed", status, error=str(exc))
+        return Parsed(
+            response,
+            entry_times=[a.published_at for a in articles if a.published_at],
+            ttl=feed.ttl,
+            new=counts["created"],
+            updated=counts["updated"],
+            unchanged=counts["unchanged"],
+            held_back=held > 0,
+        )
+
+    def _apply(self, state: FeedState, attempt: Attempt, now: datetime) -> PollOutcome:
+        """Decide what the attempt makes of the feed, and save that."""
+        with step(self.log, "schedule", feed=state.id) as info:
+            decision = decide_feed(state, attempt, now=now, rng=self.rng, defaults=self.defaults)
+            self._save(decision)
+            new = decision.state
+            if decision.fields:
+                info.update(status=new.status, next_poll_at=new.public()["next_poll_at"])
+            if isinstance(attempt, Failed):
+                info["error_count"] = new.error_count
+        return decision.outcome
+
+    def _save(self, decision: FeedDecision) -> None:
+        feeds, state = self.svc.feeds, decision.state
+        if not decision.fields:  # only a new due time; a feed unscheduled meanwhile stays so
+            assert decision.due is not None
+            feeds.schedule(state.id, decision.due)
+        elif decision.due is None:  # disabled: kept, never polled again
+            if feeds.save(state, fields=decision.fields):
+                feeds.unschedule(state.id)
+        else:
+            feeds.save(state, due=decision.due, fields=decision.fields)
 
 
-# What a poll writes back: the feed's health and validators, never its settings
-# (a feeds.yaml sync or `feeds remove` may run meanwhile).
-_POLL_FIELDS = (
-    "url", "status", "last_status", "etag", "last_modified", "error_count", "last_error",
-    "last_polled_at", "next_poll_at", "body_hash", "entry_times", "entries_total", "ttl",
-)  # fmt: skip
+_COUNTED = ("created", "updated", "unchanged")
 
 
-def _polled_since(state: FeedState, claimed_at: datetime) -> bool:
-    polled = parse_date(state.last_polled_at) if state.last_polled_at else None
-    return polled is not None and polled >= claimed_at
+def _response(result: FetchResult) -> Response:
+    return Response(
+        status=result.status,
+        headers=result.headers,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        moved_to=result.permanent_url,
+        body_hash=None if result.body is None else hashlib.sha256(result.body).hexdigest(),
+    )
 
 
-def _hints(result: FetchResult, now: datetime, ttl: float | None) -> Hints:
-    max_age, expires_in = freshness_hints(result.headers, now)
-    return Hints(max_age=max_age, expires_in=expires_in, ttl=ttl)
-
-
-def _body_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+def _fetch_failure(exc: FetchError) -> Failed:
+    if isinstance(exc, HTTPStatusError):
+        return Failed(
+            str(exc),
+            http_status=exc.status,
+            retry_after=exc.retry_after,
+            gone=isinstance(exc, Gone),
+        )
+    return Failed(str(exc))

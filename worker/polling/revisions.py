@@ -17,7 +17,7 @@ Files are never throttled: someone ingesting a file by hand means it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from worker.model import Article
 
@@ -36,29 +36,13 @@ class RevisionPolicy:
 
 def declared_revision(old: Article, new: Article) -> bool:
     """The publisher says the entry changed: its `updated_at` moved forward."""
-    new_at = _instant(new.updated_at)
-    if new_at is None:
+    if new.updated_at is None:
         return False
-    old_at = _instant(old.updated_at)
-    return old_at is None or new_at > old_at
+    return old.updated_at is None or new.updated_at > old.updated_at
 
 
 def defer_change(old: Article, new: Article, now: datetime, policy: RevisionPolicy) -> bool:
     """True when `new` (whose content differs from `old`) should not be stored yet."""
     if new.source.kind != "feed" or declared_revision(old, new):
         return False
-    modified = _instant(old.modified_at)
-    if modified is None:
-        return False
-    return now - modified < policy.gap(old.version)
-
-
-def _instant(stamp: str | None) -> datetime | None:
-    """A record's RFC 3339 UTC stamp as an aware datetime."""
-    if not stamp:
-        return None
-    try:
-        value = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return now - old.modified_at < policy.gap(old.version)

@@ -10,10 +10,11 @@ Layout (prefix `nw:` by default; only `article:{id}` and `events` are public):
     idx:hash              hash     content_hash -> id
     events                stream   {type, id, version, url} per create/update, trimmed
 
-An upsert reads the current records (one round trip), decides created / updated /
-unchanged in Python, and writes each change with a Lua script that first checks
-the record is still the one it read (compare-and-set on its SHA-1). Each write is
-one atomic script: a record never exists without its indexes and event.
+Key names come from worker/store/keys.py. An upsert reads the current records
+(one round trip), takes the decision of worker/store/changes.py for each, and
+writes each change with a Lua script that first checks the record is still the one
+it read (compare-and-set on its SHA-1). Each write is one atomic script: a record
+never exists without its indexes and event.
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ import hashlib
 import random
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
 import redis
 
 from worker.errors import StorageError
-from worker.model import Article, Outcome
-from worker.normalise.dates import to_rfc3339_utc
-from worker.polling.revisions import RevisionPolicy, defer_change
+from worker.model import Article
+from worker.normalise.urls import canonical_url
+from worker.polling.revisions import RevisionPolicy
+from worker.store.changes import EntryDecision, decide_entry
+from worker.store.keys import Keys
 
 _WRITE_SCRIPT = """
 local cur = redis.call('GET', KEYS[1])
@@ -59,45 +61,28 @@ return 1
 # Conflicts only happen when writers race on one id; back off a little and re-read.
 _MAX_ROUNDS = 50
 
-# Remove records last modified before ARGV[1] (epoch), at most ARGV[2] of them, with
-# every index entry; returns how many went. KEYS: idx:time, idx:modified,
-# idx:url, idx:hash; ARGV[3] is the key prefix.
+# Remove one record with its index entries, if it is still the one read (SHA-1 in
+# ARGV[2], '' for a value that is not a record) and still not modified since the
+# cutoff (ARGV[3], epoch). KEYS: article, idx:time, idx:modified, idx:url, idx:hash,
+# its source index (or idx:modified again when unknown). ARGV: id, sha1, cutoff,
+# url, content_hash. Returns 1 when removed.
 _PURGE_SCRIPT = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, id in ipairs(ids) do
-  local key = ARGV[3] .. 'article:' .. id
-  local raw = redis.call('GET', key)
-  if raw then
-    local ok, doc = pcall(cjson.decode, raw)
-    if ok then
-      if type(doc.url) == 'string' and redis.call('HGET', KEYS[3], doc.url) == id then
-        redis.call('HDEL', KEYS[3], doc.url)
-      end
-      if redis.call('HGET', KEYS[4], doc.content_hash) == id then
-        redis.call('HDEL', KEYS[4], doc.content_hash)
-      end
-      local src = doc.source
-      local label = '-'
-      if src.kind == 'feed' and type(src.uri) == 'string' then label = src.uri
-      elseif type(src.feed_url) == 'string' then label = src.feed_url
-      elseif type(src.name) == 'string' then label = src.name end
-      redis.call('ZREM', ARGV[3] .. 'idx:source:' .. src.kind .. ':' .. label, id)
-    end
-    redis.call('DEL', key)
-  end
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
+local raw = redis.call('GET', KEYS[1])
+if raw and ARGV[2] ~= '' and redis.sha1hex(raw) ~= ARGV[2] then return 0 end
+local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if score and tonumber(score) > tonumber(ARGV[3]) then return 0 end
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[4], ARGV[4]) == ARGV[1] then
+  redis.call('HDEL', KEYS[4], ARGV[4])
 end
-return #ids
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[5], ARGV[5]) == ARGV[1] then
+  redis.call('HDEL', KEYS[5], ARGV[5])
+end
+redis.call('ZREM', KEYS[6], ARGV[1])
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
 """
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    outcome: Outcome
-    article: Article
-    # An "unchanged" whose content did change, held back by the revision policy.
-    deferred: bool = False
 
 
 class ArticleStore:
@@ -105,33 +90,10 @@ class ArticleStore:
 
     def __init__(self, client: redis.Redis, *, prefix: str = "nw:", stream_maxlen: int = 100_000):
         self.client = client
-        self.prefix = prefix
+        self.keys = Keys(prefix)
         self.stream_maxlen = stream_maxlen
         self._write = client.register_script(_WRITE_SCRIPT)
         self._purge = client.register_script(_PURGE_SCRIPT)
-
-    # -- keys -----------------------------------------------------------------
-    def article_key(self, article_id: str) -> str:
-        return f"{self.prefix}article:{article_id}"
-
-    @property
-    def events_key(self) -> str:
-        return f"{self.prefix}events"
-
-    def source_key(self, article: Article) -> str:
-        src = article.source
-        if src.kind == "feed":  # named by the URL the feed was added with (see identity)
-            label = src.uri or src.feed_url or src.name or "-"
-        else:
-            label = src.feed_url or src.name or "-"
-        return f"{self.prefix}idx:source:{src.kind}:{label}"
-
-    def feed_index_key(self, feed: str) -> str:
-        """The per-source index of a feed, named by the URL it was added with."""
-        return f"{self.prefix}idx:source:feed:{feed}"
-
-    def _key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
 
     # -- writes ---------------------------------------------------------------
     def upsert_many(
@@ -140,15 +102,15 @@ class ArticleStore:
         *,
         now: datetime,
         revisions: RevisionPolicy | None = None,
-    ) -> list[StoreResult]:
-        """Store each article; outcomes come back in input order.
+    ) -> list[EntryDecision]:
+        """Store each article; the decisions come back in input order.
 
         The same id twice in one batch is applied in order (the later one sees the
         earlier). Safe to repeat: a second call with the same input is all 'unchanged'.
         With `revisions` (the poll path), undeclared changes to feed entries are
         held back by that policy (see worker/polling/revisions.py).
         """
-        results: dict[int, StoreResult] = {}
+        results: dict[int, EntryDecision] = {}
         pending = list(enumerate(articles))
         conflict_rounds = 0
         while pending and conflict_rounds < _MAX_ROUNDS:
@@ -167,18 +129,20 @@ class ArticleStore:
         batch: list[tuple[int, Article]],
         now: datetime,
         revisions: RevisionPolicy | None,
-        results: dict[int, StoreResult],
+        results: dict[int, EntryDecision],
     ) -> list[tuple[int, Article]]:
         try:
             current = cast(
-                list[str | None], self.client.mget([self.article_key(a.id) for _, a in batch])
+                list[str | None], self.client.mget([self.keys.article(a.id) for _, a in batch])
             )
-            writes: list[tuple[int, StoreResult]] = []
+            writes: list[tuple[int, EntryDecision]] = []
             pipe = self.client.pipeline(transaction=False)
             for (index, article), raw in zip(batch, current, strict=True):
                 old = _parse_or_none(raw)
-                decided = _decide(article, raw, old, now, revisions)
-                if decided.outcome == "unchanged":
+                decided = decide_entry(
+                    article, old, now=now, key_taken=raw is not None, revisions=revisions
+                )
+                if not decided.writes:
                     results[index] = decided
                     continue
                 self._queue_write(pipe, decided, old, raw)
@@ -195,26 +159,22 @@ class ArticleStore:
         return conflicts
 
     def _queue_write(
-        self, pipe: redis.client.Pipeline, new: StoreResult, old: Article | None, raw: str | None
+        self,
+        pipe: redis.client.Pipeline,
+        new: EntryDecision,
+        old: Article | None,
+        raw: str | None,
     ) -> None:
-        article = new.article
+        article, keys = new.article, self.keys
         expected = _sha1(raw) if raw is not None else ""
-        keys = [
-            self.article_key(article.id),
-            self._key("idx:time"),
-            self._key("idx:modified"),
-            self._key("idx:url"),
-            self._key("idx:hash"),
-            self.events_key,
-            self.source_key(article),
-            self.source_key(old) if old else self.source_key(article),
-        ]
+        index_keys = [keys.by_time, keys.by_modified, keys.by_url, keys.by_hash, keys.events]
+        sources = [keys.by_source(article.source), keys.by_source((old or article).source)]
         args: list[str | int | float] = [
             expected,
             article.to_json(),
             article.id,
-            _epoch(article.published_at or article.ingested_at),
-            _epoch(article.modified_at),
+            (article.published_at or article.ingested_at).timestamp(),
+            article.modified_at.timestamp(),
             article.url or "",
             (old.url or "") if old else "",
             article.content_hash,
@@ -223,72 +183,70 @@ class ArticleStore:
             article.version,
             self.stream_maxlen,
         ]
-        self._write(keys=keys, args=args, client=pipe)
+        self._write(keys=[keys.article(article.id), *index_keys, *sources], args=args, client=pipe)
 
     def purge_modified_before(self, cutoff: datetime, *, batch: int = 500) -> int:
         """Delete records last modified before `cutoff`, with their index entries (retention).
 
         A record still being updated is kept however old its first ingest.
         """
-        keys = [self._key(k) for k in ("idx:time", "idx:modified", "idx:url", "idx:hash")]
         removed = 0
         while True:
             try:
-                count = int(self._purge(keys=keys, args=[cutoff.timestamp(), batch, self.prefix]))
+                count, seen = self._purge_batch(cutoff.timestamp(), batch)
             except redis.RedisError as exc:
                 raise StorageError(f"Redis purge failed: {exc}") from exc
             removed += count
-            if count < batch:
+            if seen < batch:
                 return removed
+
+    def _purge_batch(self, cutoff: float, batch: int) -> tuple[int, int]:
+        """(removed, candidates seen) for one batch of the oldest candidates."""
+        keys = self.keys
+        ids = cast(list[str], self.client.zrangebyscore(keys.by_modified, "-inf", cutoff, 0, batch))
+        if not ids:
+            return 0, 0
+        raws = cast(list[str | None], self.client.mget([keys.article(i) for i in ids]))
+        pipe = self.client.pipeline(transaction=False)
+        for article_id, raw in zip(ids, raws, strict=True):
+            record = _parse_or_none(raw)
+            source = keys.by_source(record.source) if record else keys.by_modified
+            self._purge(
+                keys=[keys.article(article_id), keys.by_time, keys.by_modified, keys.by_url,
+                      keys.by_hash, source],
+                args=[article_id, _sha1(raw) if record and raw else "", cutoff,
+                      (record.url or "") if record else "", record.content_hash if record else ""],
+                client=pipe,
+            )  # fmt: skip
+        return sum(int(n) for n in pipe.execute()), len(ids)
 
     # -- reads ----------------------------------------------------------------
     def get_json(self, article_id: str) -> str | None:
         """The stored JSON of one record, byte for byte, or None."""
-        value = self.client.get(self.article_key(article_id))
+        value = self.client.get(self.keys.article(article_id))
         return value if isinstance(value, str) else None
 
     def list_json(self, *, limit: int = 20, source_key: str | None = None) -> list[str]:
         """Records newest first (by published_at, else ingested_at)."""
-        index = source_key or self._key("idx:time")
+        index = source_key or self.keys.by_time
         ids = cast(list[str], self.client.zrevrange(index, 0, max(0, limit - 1)))
         if not ids:
             return []
-        values = cast(list[str | None], self.client.mget([self.article_key(i) for i in ids]))
+        values = cast(list[str | None], self.client.mget([self.keys.article(i) for i in ids]))
         return [v for v in values if v is not None]
 
     def count(self) -> int:
-        return int(self.client.zcard(self._key("idx:time")))
+        return int(self.client.zcard(self.keys.by_time))
 
-    def id_for_url(self, url: str) -> str | None:
-        value = self.client.hget(self._key("idx:url"), url)
-        return value if isinstance(value, str) else None
-
-
-def _decide(
-    article: Article,
-    raw: str | None,
-    old: Article | None,
-    now: datetime,
-    revisions: RevisionPolicy | None,
-) -> StoreResult:
-    """Created, updated or unchanged: `raw` is what the key holds, `old` it parsed."""
-    stamp = to_rfc3339_utc(now)
-    assert stamp is not None
-    if old is None:
-        fresh = article.model_copy(
-            update={"version": 1, "ingested_at": stamp, "modified_at": stamp}
-        )
-        # A stored value that is not a valid record (written by hand, or by a newer
-        # schema) is replaced rather than failing every write for this id forever.
-        return StoreResult("created" if raw is None else "updated", fresh)
-    if old.content() == article.content():
-        return StoreResult("unchanged", old)
-    if revisions is not None and defer_change(old, article, now, revisions):
-        return StoreResult("unchanged", old, deferred=True)
-    changed = article.model_copy(
-        update={"version": old.version + 1, "ingested_at": old.ingested_at, "modified_at": stamp}
-    )
-    return StoreResult("updated", changed)
+    def resolve(self, ref: str) -> str | None:
+        """The id of a record named by its id, its canonical URL or its content hash."""
+        if self.client.exists(self.keys.article(ref)):
+            return ref
+        if ref.startswith("sha256:"):
+            found = self.client.hget(self.keys.by_hash, ref)
+        else:
+            found = self.client.hget(self.keys.by_url, canonical_url(ref) or ref)
+        return found if isinstance(found, str) else None
 
 
 def _unique_by_id(
@@ -309,10 +267,6 @@ def _original(batch: list[tuple[int, Article]], index: int) -> Article:
 
 def _sha1(value: str) -> str:
     return hashlib.sha1(value.encode("utf-8")).hexdigest()
-
-
-def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def _parse_or_none(raw: str | None) -> Article | None:

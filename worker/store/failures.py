@@ -15,6 +15,7 @@ from typing import cast
 import redis
 
 from worker.normalise.dates import to_rfc3339_utc
+from worker.store.keys import Keys
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,9 @@ def failure_id_for(input: str) -> str:
 class FailureLog:
     def __init__(self, client: redis.Redis, *, prefix: str = "nw:", maxlen: int = 10_000):
         self.client = client
-        self.hash_key = f"{prefix}failed"
-        self.time_key = f"{prefix}failed:time"
+        keys = Keys(prefix)
+        self.hash_key = keys.failed
+        self.time_key = keys.failed_by_time
         self.maxlen = maxlen
 
     def record(

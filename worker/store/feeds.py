@@ -15,18 +15,14 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import redis
-from pydantic import BaseModel, Field
 
 from worker.errors import BadInput
-from worker.normalise.dates import format_utc
+from worker.model import FeedState, Origin
 from worker.normalise.urls import canonical_url
-
-FeedStatus = Literal["ok", "error", "broken", "disabled"]
-Origin = Literal["cli", "file"]
-RECENT_ENTRY_TIMES = 200
+from worker.store.keys import Keys
 
 # Atomically claim up to ARGV[2] feeds due at ARGV[1] by pushing their due time to
 # ARGV[3] (a lease): a second dispatcher running at the same moment sees none of them.
@@ -58,45 +54,6 @@ return 1
 """
 
 
-class FeedState(BaseModel):
-    """A feed's registration and health (DESIGN.md, Feed state)."""
-
-    id: str
-    url: str
-    name: str | None = None
-    status: FeedStatus = "ok"
-    last_status: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    error_count: int = 0
-    last_error: str | None = None
-    last_polled_at: str | None = None
-    next_poll_at: str | None = None
-    entries_total: int = 0
-    # The URL the feed was added with: its id derives from it, and it scopes the
-    # entry ids of its records, so a permanent redirect moves `url` but not them.
-    added_url: str | None = None
-    origin: Origin = "cli"
-    added_at: str | None = None
-    interval: float | None = Field(default=None, gt=0)  # fixed interval, seconds
-    min_interval: float | None = Field(default=None, gt=0)
-    max_interval: float | None = Field(default=None, gt=0)
-    tags: list[str] = Field(default_factory=list)
-    full_text: bool = False
-    body_hash: str | None = None
-    entry_times: list[str] = Field(default_factory=list)  # recent entry dates, for the rhythm
-    ttl: float | None = None  # the document's RSS <ttl> at its last parse, seconds
-
-    @property
-    def scope(self) -> str:
-        """What scopes this feed's entry ids and names its source index: its first URL."""
-        return self.added_url or self.url
-
-    def public(self) -> dict[str, Any]:
-        """What `feeds show --json` prints: the state without the scheduler's scratch."""
-        return self.model_dump(mode="json", exclude={"body_hash", "entry_times", "ttl"})
-
-
 def feed_id_for(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
 
@@ -112,15 +69,15 @@ def validate_feed_url(url: str) -> str:
 class FeedRegistry:
     def __init__(self, client: redis.Redis, *, prefix: str = "nw:"):
         self.client = client
-        self.prefix = prefix
-        self.ids_key = f"{prefix}feeds"
-        self.due_key = f"{prefix}feeds:due"
-        self.url_key = f"{prefix}feeds:url"
+        self.keys = keys = Keys(prefix)
+        self.ids_key = keys.feed_ids
+        self.due_key = keys.feeds_due
+        self.url_key = keys.feeds_by_url
         self._claim = client.register_script(_CLAIM_SCRIPT)
         self._save = client.register_script(_SAVE_SCRIPT)
 
     def key(self, feed_id: str) -> str:
-        return f"{self.prefix}feed:{feed_id}"
+        return self.keys.feed(feed_id)
 
     # -- reading ---------------------------------------------------------------
     def get(self, feed_id: str) -> FeedState | None:
@@ -174,7 +131,6 @@ class FeedRegistry:
         existing = self.get(feed_id_for(canonical)) or self.find(canonical)
         if existing is not None:
             return existing, False
-        stamp = format_utc(now)
         state = FeedState(
             id=feed_id_for(canonical),
             url=canonical,
@@ -182,8 +138,8 @@ class FeedRegistry:
             name=name,
             interval=interval,
             origin=origin,
-            added_at=stamp,
-            next_poll_at=stamp,
+            added_at=now,
+            next_poll_at=now,
             **extra,
         )
         self.save(state, due=now, must_exist=False)

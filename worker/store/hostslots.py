@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 import redis
 
+from worker.store.keys import Keys
+
 # KEYS: host key. ARGV: limit, token, lease seconds. Redis's own clock, so workers
 # on machines whose clocks disagree still agree on when a lease ran out.
 _ACQUIRE = """
@@ -33,13 +35,13 @@ return 0
 class HostSlots:
     def __init__(self, client: redis.Redis, *, prefix: str, limit: int, lease_seconds: float):
         self.client = client
-        self.prefix = prefix
+        self.keys = Keys(prefix)
         self.limit = limit
         self.lease_seconds = lease_seconds
         self._acquire = client.register_script(_ACQUIRE)
 
     def key(self, host: str) -> str:
-        return f"{self.prefix}host:{host.lower()}"
+        return self.keys.host_slots(host)
 
     def try_acquire(self, host: str, token: str) -> bool:
         args: list[str | float] = [self.limit, token, self.lease_seconds]

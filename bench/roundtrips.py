@@ -82,16 +82,10 @@ def poll_round_trips(url: str, probe_urls: list[str], *, host_concurrency: int) 
     that has been running a while. Store + schedule is the part between the end
     of the `normalise` step and the end of the `schedule` step.
     """
-    from worker.feed_tasks import fetch_config
-    from worker.inputs.fetch import Fetcher
-    from worker.polling.poll import Poller
+    from worker.runtime import build_poller
     from worker.settings import Settings
-    from worker.store.articles import ArticleStore
     from worker.store.connection import connect
-    from worker.store.failures import FailureLog
-    from worker.store.feeds import FeedRegistry
-    from worker.store.hostslots import HostSlots
-    from worker.store.services import Services
+    from worker.store.services import services_on
 
     prefix = f"nwbench-rt-{random.getrandbits(32):08x}:"
     settings = Settings(
@@ -104,16 +98,9 @@ def poll_round_trips(url: str, probe_urls: list[str], *, host_concurrency: int) 
     client = connect(url)  # the worker's own client options, with a counting connection
     cls, tally = counting_class()
     client.connection_pool.connection_class = cls
-    svc = Services(
-        client=client,
-        store=ArticleStore(client, prefix=prefix, stream_maxlen=settings.stream_maxlen),
-        failures=FailureLog(client, prefix=prefix, maxlen=settings.failed_maxlen),
-        feeds=FeedRegistry(client, prefix=prefix),
-    )
-    slots = HostSlots(client, prefix=prefix, limit=host_concurrency, lease_seconds=60)
-    fetcher = Fetcher(fetch_config(settings))
+    svc = services_on(client, settings)
     log = _StepLog(tally)
-    poller = Poller(svc, fetcher, slots, settings, random.Random(1), log)
+    poller = build_poller(settings, svc, log=log, rng=random.Random(1))
     try:
         now = datetime.now(UTC)
         warm_id = svc.feeds.add(probe_urls[0], now=now)[0].id
@@ -126,7 +113,7 @@ def poll_round_trips(url: str, probe_urls: list[str], *, host_concurrency: int) 
         end = tally.snapshot()
         names = tally.names - names_before
     finally:
-        fetcher.close()
+        poller.fetcher.close()
     marks = dict(log.marks)
     if (
         warm.outcome != "ok"

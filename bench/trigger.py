@@ -14,7 +14,7 @@ import sys
 
 
 def main() -> None:
-    from worker.feed_tasks import dispatch_due
+    from worker.tasks import dispatch_due
 
     dispatch_due.delay().get(timeout=60)
     print("ready", flush=True)

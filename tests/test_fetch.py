@@ -151,7 +151,7 @@ def test_user_agent_names_the_project(http: HTTPServer, fetcher: Fetcher) -> Non
 
 
 def test_user_agent_is_configurable(http: HTTPServer) -> None:
-    from worker.feed_tasks import fetch_config
+    from worker.runtime import fetch_config
     from worker.settings import Settings
 
     agent = "ExampleNews-ingest/2.0 (+mailto:ops@news.example)"

@@ -14,12 +14,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import Cli, RedisServer
-from worker.feed_tasks import fetch_config
 from worker.inputs.fetch import Fetcher
 from worker.log import get_logger
 from worker.model import Article
 from worker.normalise.dates import format_utc
 from worker.polling.poll import Poller
+from worker.runtime import fetch_config
 from worker.settings import Settings
 from worker.store.hostslots import HostSlots
 from worker.store.services import open_services

@@ -18,7 +18,7 @@ from worker.log import configure_logging
 from worker.settings import Settings, get_settings
 from worker.store.connection import with_tls_defaults
 
-app = Celery("newsworker", include=["worker.tasks", "worker.feed_tasks"])
+app = Celery("newsworker", include=["worker.tasks"])
 
 
 def build_config(settings: Settings) -> dict[str, Any]:

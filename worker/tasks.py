@@ -1,48 +1,38 @@
-"""Celery tasks: thin glue that calls the pipeline in order and logs each step.
+"""Celery tasks: thin glue from a message to the pipeline (worker/runtime.py does the rest).
+
+- `ingest_file`: one file sent by `newsworker enqueue`; its bytes travel in the message.
+- `dispatch_due`: ticked by beat; claims the feeds that are due and sends one
+  `poll_feed` each, so a second scheduler running by mistake never polls a feed twice.
+- `poll_feed`: one poll of one feed.
+- `purge_expired`: retention.
 
 Every task is idempotent (the store decides created / updated / unchanged), so a
-redelivered message is harmless. Transient failures (Redis unreachable or busy)
-are retried with exponential backoff and jitter; bad input is not retried and
-becomes a dead letter.
+redelivered message is harmless. They share one retry policy and one task edge
+(`runtime.RETRY`, `runtime.at_task_edge`). Long waits (feed backoff, Retry-After)
+live in the feed schedule in Redis, never in broker countdowns.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from celery import Task
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from celery.signals import beat_init, worker_ready
 
 from worker.celery_app import app
-from worker.errors import StorageError
+from worker.errors import NewsworkerError
 from worker.ingest import IngestOutcome, InputFile, ingest_input
 from worker.log import get_logger, step
-from worker.settings import get_settings
-from worker.store.services import Services, open_services
+from worker.model import PollOutcome
+from worker.polling.feeds_file import parse_feeds_yaml
+from worker.runtime import RETRY, at_task_edge, poller, services
+from worker.settings import Settings, get_settings
 
 log = get_logger("newsworker.tasks")
-
-TRANSIENT = (StorageError, RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
-# A message delivered this many times without finishing killed its worker each
-# time (or hung past the time limit): it is set aside instead of looping forever.
-MAX_DELIVERIES = 5
-
-_services: dict[int, Services] = {}
-
-
-def services() -> Services:
-    """This process's services. Prefork children must not share the parent's sockets."""
-    pid = os.getpid()
-    if pid not in _services:
-        _services.clear()
-        _services[pid] = open_services(get_settings())
-    return _services[pid]
 
 
 def file_payload(item: InputFile) -> dict[str, Any]:
@@ -75,45 +65,20 @@ class IngestTask(Task):  # type: ignore[misc]
         )
 
 
-def too_many_deliveries(task: Task) -> int | None:
-    """Count this delivery; the count when it is past the limit, else None."""
-    settings = get_settings()
-    key = f"{settings.key_prefix}deliveries:{task.request.id}:{task.request.retries}"
-    # Redeliveries come one visibility timeout apart: the count is needed only that long
-    # for each of them, not for a day per task.
-    keep = MAX_DELIVERIES * (settings.visibility_timeout + settings.task_time_limit + 60)
-    pipe = services().client.pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expire(key, keep)
-    count = int(pipe.execute()[0])
-    return count if count > MAX_DELIVERIES else None
-
-
-@app.task(
-    bind=True,
-    base=IngestTask,
-    name="newsworker.ingest_file",
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=6,
-)
+@app.task(bind=True, base=IngestTask, name="newsworker.ingest_file", **RETRY)
 def ingest_file(self: Task, payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Parse and store one file sent by `newsworker enqueue`; one outcome per record."""
     display = str(payload.get("display") or payload.get("path") or "?")
     with structlog.contextvars.bound_contextvars(task_id=self.request.id, input=display):
         now = datetime.now(UTC)
-        svc = services()
-        deliveries = too_many_deliveries(self)
-        if deliveries is not None:
-            reason = f"given up after {deliveries} deliveries: the worker died or hung on it"
-            outcomes = [IngestOutcome(display, "failed", error=reason)]
-        else:
-            outcomes = _ingest_payload(payload, display, svc, now)
+        outcomes = at_task_edge(
+            self,
+            lambda: _ingest_payload(payload, display, now),
+            lambda reason: [IngestOutcome(display, "failed", error=reason)],
+        )
         failures = [o for o in outcomes if o.outcome == "failed"]
         for outcome in failures:
-            svc.failures.record(
+            services().failures.record(
                 input=_input_name(payload),
                 reason=outcome.error or "failed",
                 error_type="BadInput",
@@ -121,13 +86,11 @@ def ingest_file(self: Task, payload: dict[str, Any]) -> list[dict[str, Any]]:
                 task_id=self.request.id,
             )
         if not failures:
-            svc.failures.resolve(_input_name(payload))
+            services().failures.resolve(_input_name(payload))
         return [o.to_dict() for o in outcomes]
 
 
-def _ingest_payload(
-    payload: dict[str, Any], display: str, svc: Services, now: datetime
-) -> list[IngestOutcome]:
+def _ingest_payload(payload: dict[str, Any], display: str, now: datetime) -> list[IngestOutcome]:
     try:
         with step(log, "read", bytes_b64=len(payload.get("data", ""))) as info:
             data = base64.b64decode(payload.get("data", ""), validate=True)
@@ -135,10 +98,53 @@ def _ingest_payload(
     except (binascii.Error, ValueError) as exc:
         return [IngestOutcome(display, "failed", error=f"corrupt message: {exc}")]
     item = InputFile(display, data, payload.get("path"))
-    return ingest_input(item, svc.store, now=now, log=log)
+    return ingest_input(item, services().store, now=now, log=log)
 
 
-@app.task(name="newsworker.purge_expired", autoretry_for=TRANSIENT, max_retries=3)
+@app.task(name="newsworker.dispatch_due", **RETRY)
+def dispatch_due() -> int:
+    """Claim the feeds that are due and enqueue one poll each."""
+    settings = get_settings()
+    with step(log, "dispatch") as info:
+        now = datetime.now(UTC)
+        ids = services().feeds.claim_due(
+            now, limit=settings.dispatch_batch, lease_seconds=settings.visibility_timeout + 60
+        )
+        # One connection for the whole batch; nobody waits on these results.
+        with app.producer_or_acquire() as producer:
+            for feed_id in ids:
+                poll_feed.apply_async(
+                    (feed_id,),
+                    {"claimed_at": now.timestamp()},
+                    producer=producer,
+                    ignore_result=True,
+                )
+        info.update(feeds=len(ids), ids=ids[:20], idle=not ids)
+    return len(ids)
+
+
+@app.task(bind=True, name="newsworker.poll_feed", **RETRY)
+def poll_feed(self: Task, feed_id: str, claimed_at: float | None = None) -> dict[str, Any]:
+    """Poll one feed now; the outcome of that one attempt.
+
+    `claimed_at` (epoch) comes from the dispatcher: a feed polled since then is a
+    duplicate claim and is skipped.
+    """
+    claimed = datetime.fromtimestamp(claimed_at, UTC) if claimed_at is not None else None
+    with structlog.contextvars.bound_contextvars(task_id=self.request.id, feed=feed_id):
+
+        def give_up(reason: str) -> PollOutcome:
+            return poller().give_up(feed_id, reason, now=datetime.now(UTC))
+
+        outcome = at_task_edge(
+            self,
+            lambda: poller().poll(feed_id, now=datetime.now(UTC), claimed_at=claimed),
+            give_up,
+        )
+        return outcome.to_dict()
+
+
+@app.task(name="newsworker.purge_expired", **RETRY)
 def purge_expired() -> int:
     """Retention: remove records not modified for NEWSWORKER_RETENTION_DAYS."""
     days = get_settings().retention_days
@@ -148,3 +154,29 @@ def purge_expired() -> int:
         cutoff = datetime.now(UTC) - timedelta(days=days)
         info["removed"] = services().store.purge_modified_before(cutoff)
     return int(info["removed"])
+
+
+def sync_feeds_file(settings: Settings) -> dict[str, int] | None:
+    """Bring the registry in line with the feeds file; a bad file is logged, not fatal."""
+    path = settings.feeds_file
+    if not path.exists():
+        return None
+    with step(log, "feeds_sync", file=str(path)) as info:
+        try:
+            entries = parse_feeds_yaml(path.read_text(encoding="utf-8"), name=str(path))
+        except (NewsworkerError, OSError) as exc:
+            info.update(outcome="failed", error=str(exc))
+            return None
+        counts = services().feeds.sync(entries, now=datetime.now(UTC))
+        info.update(counts)
+    return counts
+
+
+@worker_ready.connect
+def _sync_on_worker_start(**_: Any) -> None:
+    sync_feeds_file(get_settings())
+
+
+@beat_init.connect
+def _sync_on_beat_start(**_: Any) -> None:
+    sync_feeds_file(get_settings())

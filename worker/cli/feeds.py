@@ -131,7 +131,7 @@ def poll(
     feed_refs: tuple[str, ...], poll_all: bool, wait: bool, timeout: float, as_json: bool
 ) -> None:
     """Poll feeds now, outside the schedule."""
-    from worker.feed_tasks import poll_feed
+    from worker.tasks import poll_feed
 
     if bool(feed_refs) == poll_all:
         raise click.UsageError("name feeds (id or URL) or give --all")

@@ -9,7 +9,7 @@
         tags: [world, politics]
         full_text: false            # reserved
 
-Pure: text in, entries out. `worker.feed_tasks` syncs the entries into the registry
+Pure: text in, entries out. `worker.tasks` syncs the entries into the registry
 when a worker or scheduler starts.
 """
 

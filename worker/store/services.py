@@ -23,7 +23,11 @@ class Services:
 
 def open_services(settings: Settings, url: str | None = None) -> Services:
     """Store, dead letters and feed registry on one connection pool."""
-    client = connect(url or settings.require_redis_url())
+    return services_on(connect(url or settings.require_redis_url()), settings)
+
+
+def services_on(client: redis.Redis, settings: Settings) -> Services:
+    """Store, dead letters and feed registry on an open client."""
     prefix = settings.key_prefix
     return Services(
         client=client,

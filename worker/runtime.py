@@ -1,0 +1,138 @@
+"""What a worker process needs, built in one place: services, the poller, the task edge.
+
+Tasks (worker/tasks.py) are thin glue over this module; the benchmark builds its
+poller with the same functions. Prefork children must not share the parent's
+sockets, so each process builds its own services and poller on first use.
+
+The task edge is the same for files and feeds:
+
+- every delivery is counted; a message delivered `MAX_DELIVERIES` times without
+  finishing killed or hung its worker each time, and is given up;
+- a task that reaches the soft time limit is given up too, at once;
+- "given up" is an outcome, never a lost message: a file becomes a dead letter,
+  a feed an error with backoff (worker/polling/decide.py);
+- transient errors (Redis unreachable or busy) are retried with one policy,
+  `RETRY`, whose delays stay well below the visibility timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from worker.errors import StorageError
+from worker.inputs.fetch import FetchConfig, Fetcher
+from worker.log import get_logger
+from worker.polling.poll import Poller
+from worker.settings import Settings, get_settings
+from worker.store.hostslots import HostSlots
+from worker.store.keys import Keys
+from worker.store.services import Services, open_services
+
+T = TypeVar("T")
+
+TRANSIENT = (StorageError, RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
+# The one retry policy of the tasks that do the work (Celery task options).
+RETRY: dict[str, Any] = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+# A message delivered this many times without finishing killed its worker each
+# time (or hung past the time limit): it is set aside instead of looping forever.
+MAX_DELIVERIES = 5
+
+_services: dict[int, Services] = {}
+_pollers: dict[int, Poller] = {}
+
+
+def services() -> Services:
+    """This process's services."""
+    pid = os.getpid()
+    if pid not in _services:
+        _services.clear()
+        _services[pid] = open_services(get_settings())
+    return _services[pid]
+
+
+def poller() -> Poller:
+    """This process's poller (its HTTP client keeps connections alive between polls)."""
+    pid = os.getpid()
+    if pid not in _pollers:
+        _pollers.clear()
+        _pollers[pid] = build_poller(get_settings(), services())
+    return _pollers[pid]
+
+
+def fetch_config(settings: Settings) -> FetchConfig:
+    defaults = FetchConfig()
+    return FetchConfig(
+        user_agent=settings.user_agent or defaults.user_agent,
+        connect_timeout=settings.fetch_connect_timeout,
+        total_timeout=settings.fetch_timeout,
+        max_bytes=settings.max_feed_bytes,
+        allow_private_networks=settings.allow_private_networks,
+    )
+
+
+def build_poller(
+    settings: Settings,
+    svc: Services,
+    *,
+    log: Any = None,
+    rng: random.Random | None = None,
+) -> Poller:
+    """A poller on `svc`: its fetcher, the per-host slots and the settings' defaults."""
+    slots = HostSlots(
+        svc.client,
+        prefix=settings.key_prefix,
+        limit=settings.host_concurrency,
+        lease_seconds=settings.fetch_timeout + 30,
+    )
+    return Poller(
+        svc,
+        Fetcher(fetch_config(settings)),
+        slots,
+        settings,
+        rng or random.Random(),
+        log or get_logger("newsworker.feeds"),
+    )
+
+
+def count_delivery(task: Task) -> int | None:
+    """Count this delivery; the count when it is past the limit, else None."""
+    settings = get_settings()
+    key = Keys(settings.key_prefix).deliveries(task.request.id, task.request.retries)
+    # Redeliveries come one visibility timeout apart: the count is needed only that long
+    # for each of them, not for a day per task.
+    keep = MAX_DELIVERIES * (settings.visibility_timeout + settings.task_time_limit + 60)
+    pipe = services().client.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, keep)
+    count = int(pipe.execute()[0])
+    return count if count > MAX_DELIVERIES else None
+
+
+def at_task_edge(task: Task, work: Callable[[], T], give_up: Callable[[str], T]) -> T:
+    """Run `work`, or `give_up(reason)` when this message cannot finish.
+
+    The same for every task: past `MAX_DELIVERIES`, or at the soft time limit.
+    """
+    deliveries = count_delivery(task)
+    if deliveries is not None:
+        return give_up(f"given up after {deliveries} deliveries: the worker died or hung on it")
+    try:
+        return work()
+    except SoftTimeLimitExceeded:
+        limit = task.app.conf.task_soft_time_limit
+        get_logger("newsworker.tasks").warning("time_limit", seconds=limit)
+        return give_up(f"stopped at the {limit} s time limit")

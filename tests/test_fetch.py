@@ -27,7 +27,8 @@ from werkzeug import Request, Response
 
 from worker import __version__
 from worker.errors import BlockedAddress, FetchError, Gone, HTTPStatusError
-from worker.inputs.fetch import FetchConfig, Fetcher, refusal
+from worker.inputs.addresses import refusal
+from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.polling.hints import freshness_hints, parse_retry_after
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"

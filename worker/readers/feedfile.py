@@ -41,22 +41,6 @@ class FeedMeta:
     warning: str | None = None  # why the document is malformed, when entries were recovered
 
 
-def read(
-    data: bytes,
-    *,
-    name: str,
-    path: str | None,
-    content_type: str | None = None,
-) -> list[Draft]:
-    """Drafts for the entries of a feed document (raw bytes), `source.kind` "file".
-
-    A polled feed goes through `worker.readers.read_feed`, which re-scopes them.
-    """
-    headers = {"content-type": content_type} if content_type else None
-    drafts, _ = read_with_meta(data, name=name, path=path, headers=headers)
-    return drafts
-
-
 def read_with_meta(
     data: bytes,
     *,

@@ -23,6 +23,7 @@ from worker.inputs.fetch import Fetcher, FetchResult
 from worker.log import step
 from worker.model import Article, FeedState, PollOutcome
 from worker.normalise.article import normalise
+from worker.normalise.dates import format_utc
 from worker.polling.decide import (
     Attempt,
     Defaults,
@@ -187,8 +188,8 @@ class Poller:
             decision = decide_feed(state, attempt, now=now, rng=self.rng, defaults=self.defaults)
             self._save(decision)
             new = decision.state
-            if decision.fields:
-                info.update(status=new.status, next_poll_at=new.public()["next_poll_at"])
+            due = format_utc(decision.due) if decision.due else None
+            info.update(status=new.status, next_poll_at=due)
             if isinstance(attempt, Failed):
                 info["error_count"] = new.error_count
         return decision.outcome

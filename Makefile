@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format typecheck bench clean
+.PHONY: install run test lint ruff typecheck format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,15 +17,17 @@ install: $(STAMP)
 run: install
 	$(BIN)/newsworker run
 
-test: install
-	$(BIN)/ruff check worker tests bench
-	$(BIN)/ruff format --check worker tests bench
-	$(BIN)/mypy worker
+# test = lint, then pytest; lint = ruff, then mypy (typecheck).
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: ruff typecheck
+
+ruff: install
 	$(BIN)/ruff check worker tests bench
 	$(BIN)/ruff format --check worker tests bench
+
+typecheck: install
 	$(BIN)/mypy worker
 
 format: install

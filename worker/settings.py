@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     task_events: bool = False  # Celery task events, for monitors such as Flower
     concurrency: int | None = None
 
-    # Feed polling (README, "Scheduling").
+    # Feed polling (docs/polling.md).
     dispatch_interval: float = Field(default=5.0, gt=0)
     dispatch_batch: int = Field(default=500, gt=0)
     host_concurrency: int = Field(default=2, gt=0)

@@ -1,6 +1,6 @@
 """When to poll a feed next: pure functions of its history, the server's hints and the clock.
 
-The rules (README, "Scheduling rules"):
+The rules (docs/polling.md):
 
 - Rhythm: how often the feed published over the recent window (four weeks) gives
   the interval, as Miniflux's entry-frequency scheduler does: the gaps between the

@@ -222,7 +222,7 @@ def test_worker_started_before_redis_waits_for_it(rig: Rig) -> None:
     rig.redis.stop()
     worker = rig.worker("w1")
     time.sleep(4)
-    assert worker.alive, worker.normalise.text()[-3000:]
+    assert worker.alive, worker.text()[-3000:]
     rig.redis.start()
     rig.ready(worker)
     titles, bad = write_articles(rig.home / "in", 5)

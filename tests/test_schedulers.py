@@ -53,7 +53,7 @@ def test_two_schedulers_never_poll_a_feed_twice(
         wait_ready(worker, redis_server.client(), prefix)
         deadline = time.monotonic() + 60
         while len({r.path for r, _ in httpserver.log}) < FEED_COUNT:
-            assert time.monotonic() < deadline, worker.normalise.text()[-3000:]
+            assert time.monotonic() < deadline, worker.text()[-3000:]
             time.sleep(0.2)
         time.sleep(3)  # six more ticks of each scheduler
         for _, log in beats:  # both schedulers really ticked, many times

@@ -19,18 +19,23 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import Cli, base_env
 from tests.faults import (
     Account,
     FaultyProxy,
-    Process,
-    RedisProcess,
     account,
     feed_document,
     record,
     wait_for,
-    wait_ready,
     write_articles,
+)
+from tests.support import (
+    Cli,
+    Process,
+    RedisProcess,
+    base_env,
+    beat_process,
+    wait_ready,
+    worker_process,
 )
 
 pytestmark = pytest.mark.slow
@@ -48,19 +53,14 @@ class Rig:
     processes: list[Process]
 
     def worker(self, name: str, concurrency: int = 2) -> Process:
-        process = Process(
-            ["worker", "--concurrency", str(concurrency)],
-            self.env,
-            self.home,
-            self.home / f"{name}.log",
-        ).start()
-        self.processes.append(process)
-        return process
+        log = self.home / f"{name}.log"
+        return self._started(worker_process(self.env, self.home, log, concurrency=concurrency))
 
     def beat(self, name: str) -> Process:
-        env = self.env | {"NEWSWORKER_DATA_DIR": str(self.home / f"beat-{name}")}
-        process = Process(["beat"], env, self.home, self.home / f"{name}.log").start()
-        self.processes.append(process)
+        return self._started(beat_process(self.env, self.home, name))
+
+    def _started(self, process: Process) -> Process:
+        self.processes.append(process.start())
         return process
 
     def ready(self, process: Process) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import WorkerProcess
+from tests.support import Worker
 
 FEEDS = Path(__file__).parent / "feeds"
 FEED_FIELDS = {
@@ -23,7 +23,7 @@ def serve(httpserver: HTTPServer, name: str, path: str) -> str:
     return httpserver.url_for(path)
 
 
-def test_add_poll_list_show(celery_worker: WorkerProcess, httpserver: HTTPServer) -> None:
+def test_add_poll_list_show(celery_worker: Worker, httpserver: HTTPServer) -> None:
     cli = celery_worker.cli
     url = serve(httpserver, "rss20.xml", "/cli/rss")
     code, docs = cli.json_lines("feeds", "add", url, "--name", "Wire", "--json")
@@ -66,7 +66,7 @@ def test_add_poll_list_show(celery_worker: WorkerProcess, httpserver: HTTPServer
     assert status["feeds"]["total"] >= 1
 
 
-def test_bad_url_and_unknown_feed(celery_worker: WorkerProcess) -> None:
+def test_bad_url_and_unknown_feed(celery_worker: Worker) -> None:
     cli = celery_worker.cli
     done = cli.run("feeds", "add", "ftp://example.com/feed", "--json")
     assert done.returncode == 1
@@ -77,7 +77,7 @@ def test_bad_url_and_unknown_feed(celery_worker: WorkerProcess) -> None:
 
 
 def test_poll_all_reports_each_feed_and_fails_on_any(
-    celery_worker: WorkerProcess, httpserver: HTTPServer
+    celery_worker: Worker, httpserver: HTTPServer
 ) -> None:
     cli = celery_worker.cli
     good = serve(httpserver, "atom10.xml", "/all/good")
@@ -94,7 +94,7 @@ def test_poll_all_reports_each_feed_and_fails_on_any(
     assert "500" in by_url[bad]["error"]
 
 
-def test_import_export_remove(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+def test_import_export_remove(celery_worker: Worker, tmp_path: Path) -> None:
     cli = celery_worker.cli
     opml = tmp_path / "subs.opml"
     opml.write_text(
@@ -111,7 +111,7 @@ def test_import_export_remove(celery_worker: WorkerProcess, tmp_path: Path) -> N
 
 
 def test_poll_without_wait_queues_and_the_worker_polls(
-    celery_worker: WorkerProcess, httpserver: HTTPServer
+    celery_worker: Worker, httpserver: HTTPServer
 ) -> None:
     import time
 
@@ -134,7 +134,7 @@ def test_poll_without_wait_queues_and_the_worker_polls(
 
 
 def test_every_poll_step_is_logged_with_its_figures(
-    celery_worker: WorkerProcess, httpserver: HTTPServer
+    celery_worker: Worker, httpserver: HTTPServer
 ) -> None:
     cli = celery_worker.cli
     # Entries of their own: the session's worker may have stored rss20.xml's already.

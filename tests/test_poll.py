@@ -13,7 +13,7 @@ import redis
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import Cli, RedisServer
+from tests.support import Cli, RedisServer
 from worker.feed_tasks import fetch_config
 from worker.inputs.fetch import Fetcher
 from worker.log import get_logger

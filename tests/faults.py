@@ -1,5 +1,5 @@
-"""Parts of the fault suite alone: a TCP proxy that breaks the network on demand, its
-inputs and their accounting. The processes it starts are in support.py.
+"""Parts of the fault suite alone: a TCP proxy that breaks the network on demand, and
+the accounting of inputs. The processes and inputs it starts from are in support.py.
 
 Every fault test pushes a known set of inputs, injects its fault, and then checks
 that each input ended as exactly one stored record or one dead letter, with its
@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import redis
@@ -95,40 +94,7 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
         pass
 
 
-# --- inputs and accounting ----------------------------------------------------------------------
-
-
-def write_articles(folder: Path, count: int, *, bad: int = 0) -> tuple[set[str], set[str]]:
-    """`count` good article files and `bad` unparseable ones: (titles, bad paths)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    titles = set()
-    for n in range(count):
-        title = f"Fault article {n}"
-        body = " ".join(f"Sentence {k} of article {n} about the harbour." for k in range(20))
-        (folder / f"a{n:04d}.txt").write_text(
-            f"{title}\n\nURL: https://files.example/a/{n}\n\n{body}\n"
-        )
-        titles.add(title)
-    bad_paths = set()
-    for n in range(bad):
-        path = folder / f"bad{n}.txt"
-        path.write_bytes(b"" if n % 2 else b"\x00\x01binary\x00" * 10)
-        bad_paths.add(str(path.resolve()))
-    return titles, bad_paths
-
-
-def feed_document(feed: int, entries: int) -> bytes:
-    items = "".join(
-        f"<item><title>Feed {feed} entry {j}</title><guid>f{feed}-{j}</guid>"
-        f"<link>https://feeds.example/{feed}/{j}</link>"
-        f"<description>Entry {j} of feed {feed}, a story about the council.</description></item>"
-        for j in range(entries)
-    )
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>'
-        f"<link>https://feeds.example/{feed}</link><description>x</description>{items}"
-        "</channel></rss>"
-    ).encode()
+# --- accounting -------------------------------------------------------------------------------
 
 
 @dataclass

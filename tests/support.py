@@ -1,6 +1,8 @@
 """What the tests share, apart from fixtures (conftest.py builds those from this module).
 
-- paths: the fixture files;
+- paths and clocks: the fixture folders and the fixed `now` of each kind of test;
+- documents: RSS builders, the fault suite's numbered feeds and article files;
+- in-process reading: bytes to records with the real readers, no Redis;
 - processes: environments, the command line, redis-server, workers and schedulers.
 """
 
@@ -13,18 +15,134 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import redis
+from pytest_httpserver import HTTPServer
 
+from worker.model import Article
+from worker.normalise.article import normalise
+from worker.readers import read_document
 from worker.store.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
 
-# --- paths ------------------------------------------------------------------------------------
+# --- paths and clocks -------------------------------------------------------------------------
 
 TESTS = Path(__file__).parent
+FEEDS = TESTS / "feeds"
 SEED = TESTS / "fixtures" / "000_debc7dd1b5340078.txt"
+FEED_URL = "https://news.example/feed"
+# The clock of reading and normalising: every record's `ingested_at` in the tables.
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+# The clock of the feed registry and of polling, after every date in tests/feeds/.
+POLL_NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+# --- documents --------------------------------------------------------------------------------
+
+
+def rss_item(
+    title: str | None = None,
+    *,
+    guid: str | None = None,
+    link: str | None = None,
+    published: datetime | None = None,
+    description: str | None = None,
+) -> str:
+    """One RSS <item>; the values go in as given, markup and entity references included."""
+    parts = [
+        f"<title>{title}</title>" if title is not None else "",
+        f"<guid>{guid}</guid>" if guid is not None else "",
+        f"<link>{link}</link>" if link is not None else "",
+        f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate>" if published else "",
+        f"<description>{description}</description>" if description is not None else "",
+    ]
+    return f"<item>{''.join(parts)}</item>"
+
+
+def rss_document(
+    items: Iterable[str] = (), *, title: str = "F", channel: str = "", head: str = ""
+) -> bytes:
+    """An RSS 2.0 document: `head` (a DOCTYPE) after the XML declaration, `channel`
+    (link, description, ttl) before the items."""
+    return (
+        f"<?xml version='1.0'?>\n{head}<rss version='2.0'><channel><title>{title}</title>"
+        f"{channel}{''.join(items)}</channel></rss>"
+    ).encode()
+
+
+def feed_document(feed: int, entries: int) -> bytes:
+    """Feed number `feed` with `entries` entries, titled "Feed {feed} entry {j}"."""
+    return rss_document(
+        (
+            rss_item(
+                f"Feed {feed} entry {j}",
+                guid=f"f{feed}-{j}",
+                link=f"https://feeds.example/{feed}/{j}",
+                description=f"Entry {j} of feed {feed}, a story about the council.",
+            )
+            for j in range(entries)
+        ),
+        title=f"Feed {feed}",
+        channel=f"<link>https://feeds.example/{feed}</link><description>x</description>",
+    )
+
+
+def write_articles(folder: Path, count: int, *, bad: int = 0) -> tuple[set[str], set[str]]:
+    """`count` good article files and `bad` unparseable ones: (titles, bad paths)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    titles = set()
+    for n in range(count):
+        title = f"Fault article {n}"
+        body = " ".join(f"Sentence {k} of article {n} about the harbour." for k in range(20))
+        (folder / f"a{n:04d}.txt").write_text(
+            f"{title}\n\nURL: https://files.example/a/{n}\n\n{body}\n"
+        )
+        titles.add(title)
+    bad_paths = set()
+    for n in range(bad):
+        path = folder / f"bad{n}.txt"
+        path.write_bytes(b"" if n % 2 else b"\x00\x01binary\x00" * 10)
+        bad_paths.add(str(path.resolve()))
+    return titles, bad_paths
+
+
+def feed_content_type(name: str) -> str:
+    """What the tests' HTTP server says a file of tests/feeds/ is."""
+    return "application/feed+json" if name.endswith(".json") else "application/rss+xml"
+
+
+def serve_feed(
+    httpserver: HTTPServer,
+    name: str,
+    path: str = "/feed",
+    *,
+    content_type: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """Serve tests/feeds/`name` at `path`; its URL."""
+    httpserver.expect_request(path).respond_with_data(
+        (FEEDS / name).read_bytes(),
+        content_type=content_type or feed_content_type(name),
+        headers=dict(headers or {}),
+    )
+    return httpserver.url_for(path)
+
+
+# --- in-process reading -----------------------------------------------------------------------
+
+
+def ingest(data: bytes, name: str = "f.xml", *, folder: str = "/srv") -> list[Article]:
+    """The records of one input file, read and normalised at NOW (nothing stored).
+
+    The file's path is a fixed, fake `folder/name`, so ids and file:// URIs are the
+    same on every machine.
+    """
+    drafts = read_document(data, name=name, path=f"{folder}/{name}")
+    return [normalise(draft, now=NOW) for draft in drafts]
 
 
 # --- processes --------------------------------------------------------------------------------

@@ -11,18 +11,17 @@ BOM, legacy encodings) are written by tests/make_cases.py.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import NOW, ingest
 from worker.model import Article
 from worker.normalise.article import normalise
 from worker.readers import read_document
 
 CASES = Path(__file__).parent / "cases"
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 EXPECTED_SUFFIX = ".expected.json"
 
 
@@ -39,8 +38,7 @@ def _expected_path(case: Path) -> Path:
 
 def _read(case: Path) -> list[Article]:
     # A fixed, fake absolute path keeps ids and file:// URIs the same on every machine.
-    drafts = read_document(case.read_bytes(), name=case.name, path=f"/srv/cases/{case.name}")
-    return [normalise(draft, now=NOW) for draft in drafts]
+    return ingest(case.read_bytes(), case.name, folder="/srv/cases")
 
 
 @pytest.mark.parametrize("case", _inputs(), ids=lambda p: p.name)

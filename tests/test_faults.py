@@ -19,23 +19,17 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.faults import (
-    Account,
-    FaultyProxy,
-    account,
-    feed_document,
-    record,
-    wait_for,
-    write_articles,
-)
+from tests.faults import Account, FaultyProxy, account, record, wait_for
 from tests.support import (
     Cli,
     Process,
     RedisProcess,
     base_env,
     beat_process,
+    feed_document,
     wait_ready,
     worker_process,
+    write_articles,
 )
 
 pytestmark = pytest.mark.slow

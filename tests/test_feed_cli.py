@@ -7,25 +7,17 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from tests.support import Worker
+from tests.support import FEEDS, Worker, serve_feed
 
-FEEDS = Path(__file__).parent / "feeds"
 FEED_FIELDS = {
     "id", "url", "name", "status", "last_status", "etag", "last_modified", "error_count",
     "last_error", "last_polled_at", "next_poll_at", "entries_total",
 }  # fmt: skip
 
 
-def serve(httpserver: HTTPServer, name: str, path: str) -> str:
-    httpserver.expect_request(path).respond_with_data(
-        (FEEDS / name).read_bytes(), content_type="application/rss+xml"
-    )
-    return httpserver.url_for(path)
-
-
 def test_add_poll_list_show(celery_worker: Worker, httpserver: HTTPServer) -> None:
     cli = celery_worker.cli
-    url = serve(httpserver, "rss20.xml", "/cli/rss")
+    url = serve_feed(httpserver, "rss20.xml", "/cli/rss")
     code, docs = cli.json_lines("feeds", "add", url, "--name", "Wire", "--json")
     assert code == 0
     feed = docs[0]
@@ -80,7 +72,7 @@ def test_poll_all_reports_each_feed_and_fails_on_any(
     celery_worker: Worker, httpserver: HTTPServer
 ) -> None:
     cli = celery_worker.cli
-    good = serve(httpserver, "atom10.xml", "/all/good")
+    good = serve_feed(httpserver, "atom10.xml", "/all/good")
     httpserver.expect_request("/all/bad").respond_with_data("nope", status=500)
     bad = httpserver.url_for("/all/bad")
     for url in (good, bad):
@@ -116,7 +108,7 @@ def test_poll_without_wait_queues_and_the_worker_polls(
     import time
 
     cli = celery_worker.cli
-    url = serve(httpserver, "rss091.xml", "/nowait/rss")
+    url = serve_feed(httpserver, "rss091.xml", "/nowait/rss")
     code, docs = cli.json_lines("feeds", "add", url, "--json")
     assert code == 0
     code, lines = cli.json_lines("poll", docs[0]["id"], "--json")

@@ -12,9 +12,7 @@ import pytest
 import redis
 from pytest_httpserver import HTTPServer
 
-from tests.support import SEED, Cli, Process, base_env, process_running
-
-FEEDS = Path(__file__).parent / "feeds"
+from tests.support import SEED, Cli, Process, base_env, process_running, serve_feed
 
 
 @pytest.mark.slow
@@ -26,9 +24,7 @@ def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(
     env.update(NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true", NEWSWORKER_DISPATCH_INTERVAL="1")
     # The operator's feeds file is synced when the worker starts.
     for path in ("/from-file", "/from-cli"):
-        httpserver.expect_request(path).respond_with_data(
-            (FEEDS / "atom10.xml").read_bytes(), content_type="application/atom+xml"
-        )
+        serve_feed(httpserver, "atom10.xml", path, content_type="application/atom+xml")
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "feeds.yaml").write_text(
         f"feeds:\n  - url: {httpserver.url_for('/from-file')}\n    name: From file\n"

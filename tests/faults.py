@@ -1,5 +1,5 @@
-"""Parts for the fault suite: a Redis that can be stopped, worker processes that can be
-killed, a TCP proxy that breaks the network on demand, and the accounting of inputs.
+"""Parts of the fault suite alone: a TCP proxy that breaks the network on demand, and
+the accounting of inputs. The processes and inputs it starts from are in support.py.
 
 Every fault test pushes a known set of inputs, injects its fault, and then checks
 that each input ended as exactly one stored record or one dead letter, with its
@@ -9,130 +9,21 @@ suite prints them at the end (conftest.py) and docs/reliability.md keeps them.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Literal
 
 import redis
 
-from worker.store.embedded import free_port, start_redis_server, stop_redis_server, wait_until_ready
-
 SUMMARIES: list[str] = []
 
 
-# --- Redis ---------------------------------------------------------------------------
-
-
-@dataclass
-class RedisProcess:
-    """A redis-server of the test's own, with the append-only file, on a fixed port."""
-
-    directory: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = start_redis_server(self.directory, self.port, persistent=True)
-        wait_until_ready(self.url, self.process)
-
-    def stop(self) -> None:
-        """A clean stop: Redis writes its append-only file and exits."""
-        if self.process is not None:
-            stop_redis_server(self.process.pid)
-            self.process.wait(timeout=30)
-            self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, decode_responses=True)
-
-
-# --- worker processes -------------------------------------------------------------------
-
-
-@dataclass
-class Process:
-    """A `python -m worker ...` process in its own process group."""
-
-    args: list[str]
-    env: dict[str, str]
-    cwd: Path
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "worker", *self.args],
-                env=self.env,
-                cwd=self.cwd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
-
-    @property
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL to the whole group: the main process and its pool children at once."""
-        assert self.popen is not None
-        os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(timeout=30)
-
-    def terminate(self, timeout: float = 60) -> int:
-        """SIGTERM to the main process (a warm shutdown); its exit status."""
-        assert self.popen is not None
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-        try:
-            return self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(timeout=30)
-            raise
-
-    def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.terminate(timeout=30)
-        # Pool children left behind by a main process that died first.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def wait_ready(process: Process, client: redis.Redis, prefix: str, timeout: float = 60) -> None:
-    """Until the worker has bound its queue and said it is ready."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.alive, process.text()[-4000:]
-        if "ready" in process.text() and client.exists(f"{prefix}_kombu.binding.newsworker"):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"worker not ready:\n{process.text()[-4000:]}")
-
-
-# --- network ------------------------------------------------------------------------------
+# --- network ----------------------------------------------------------------------------------
 
 Mode = Literal["pass", "reset", "hang"]
 
@@ -203,40 +94,7 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
         pass
 
 
-# --- inputs and accounting ------------------------------------------------------------------
-
-
-def write_articles(folder: Path, count: int, *, bad: int = 0) -> tuple[set[str], set[str]]:
-    """`count` good article files and `bad` unparseable ones: (titles, bad paths)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    titles = set()
-    for n in range(count):
-        title = f"Fault article {n}"
-        body = " ".join(f"Sentence {k} of article {n} about the harbour." for k in range(20))
-        (folder / f"a{n:04d}.txt").write_text(
-            f"{title}\n\nURL: https://files.example/a/{n}\n\n{body}\n"
-        )
-        titles.add(title)
-    bad_paths = set()
-    for n in range(bad):
-        path = folder / f"bad{n}.txt"
-        path.write_bytes(b"" if n % 2 else b"\x00\x01binary\x00" * 10)
-        bad_paths.add(str(path.resolve()))
-    return titles, bad_paths
-
-
-def feed_document(feed: int, entries: int) -> bytes:
-    items = "".join(
-        f"<item><title>Feed {feed} entry {j}</title><guid>f{feed}-{j}</guid>"
-        f"<link>https://feeds.example/{feed}/{j}</link>"
-        f"<description>Entry {j} of feed {feed}, a story about the council.</description></item>"
-        for j in range(entries)
-    )
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>'
-        f"<link>https://feeds.example/{feed}</link><description>x</description>{items}"
-        "</channel></rss>"
-    ).encode()
+# --- accounting -------------------------------------------------------------------------------
 
 
 @dataclass

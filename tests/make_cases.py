@@ -1,16 +1,25 @@
-"""Regenerate the byte-level variants in tests/cases/ (run from anywhere).
+"""Regenerate the byte-level variants in tests/cases/; draft the missing expected files
+of tests/feeds/. From the repository's folder:
+    .venv/bin/python -m tests.make_cases
 
 CRLF, BOM, legacy encodings and line layouts are easy to lose when a file is edited by hand,
-so they are written from the UTF-8 sources here:
-    .venv/bin/python tests/make_cases.py
+so they are written from the UTF-8 sources here.
+A feed's draft is what the code reads now, so it is no check until someone has read it:
+every title, date, author, id and URL against the feed. An existing file is never touched.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+from tests.support import FEEDS, expected_path, read_feed_file, table_inputs
+
 CASES = Path(__file__).parent / "cases"
+# Left out of a feed's draft: constants, a digest no one can check by eye, and the
+# store's fields (check_record compares ingested_at and modified_at with NOW anyway).
+NOT_DRAFTED = {"schema_version", "content_hash", "version", "ingested_at", "modified_at"}
 
 # Latin-1 cannot hold curly quotes, so this case has its own text.
 LATIN1_TEXT = "\n\n".join(
@@ -43,6 +52,24 @@ def main() -> None:
         (CASES / name).write_bytes(data)
         shutil.copyfile(expected, CASES / name.replace(".txt", ".expected.json"))
     (CASES / "latin1.txt").write_bytes(LATIN1_TEXT.encode("latin-1"))
+    for feed in table_inputs(FEEDS):
+        if not expected_path(feed).exists():
+            draft_feed_expectation(feed)
+
+
+def draft_feed_expectation(feed: Path) -> None:
+    polled, articles = read_feed_file(feed)
+    entries = [a.model_dump(mode="json", exclude=NOT_DRAFTED) for a in articles]
+    # A field a line, each value on its line, as the files of tests/cases/ are written.
+    blocks = [",\n".join(f"      {_json(k)}: {_json(v)}" for k, v in e.items()) for e in entries]
+    head = f'{{\n  "ttl": {_json(polled.ttl)},\n  "warning": {_json(polled.warning)},\n'
+    text = head + '  "entries": [\n    {\n' + "\n    },\n    {\n".join(blocks) + "\n    }\n  ]\n}\n"
+    expected_path(feed).write_text(text, encoding="utf-8")
+    print(f"drafted {expected_path(feed).relative_to(Path.cwd())}: read it before committing")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 if __name__ == "__main__":

@@ -7,24 +7,15 @@ feeds arbitrary bytes in: the only acceptable failure is a BadInput.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support import FEEDS, NOW, ingest, rss_document, rss_item
 from worker.errors import BadInput, ParseError
-from worker.model import Article
 from worker.normalise.article import normalise
 from worker.readers import read_document, read_feed
-
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def ingest(data: bytes, name: str) -> list[Article]:
-    drafts = read_document(data, name=name, path=f"/srv/bad/{name}")
-    return [normalise(draft, now=NOW) for draft in drafts]
 
 
 def _random_bytes_with_nuls() -> bytes:
@@ -32,22 +23,19 @@ def _random_bytes_with_nuls() -> bytes:
     return bytes(rng.randrange(256) for _ in range(2048)) + b"\x00\x00"
 
 
-RSS_NO_TITLE = (
-    b"<rss version='2.0'><channel><title>F</title>"
-    b"<item><description>Only a body here.</description></item></channel></rss>"
-)
-RSS_THIRD_NO_TITLE = (
-    b"<rss version='2.0'><channel><title>F</title>"
-    b"<item><title>One</title><guid>g-1</guid><description>Body.</description></item>"
-    b"<item><title>Two</title><guid>g-2</guid><description>Body.</description></item>"
-    b"<item><guid>g-3</guid><description>Only a body here.</description></item>"
-    b"</channel></rss>"
+RSS_NO_TITLE = rss_document([rss_item(description="Only a body here.")])
+RSS_THIRD_NO_TITLE = rss_document(
+    [
+        rss_item("One", guid="g-1", description="Body."),
+        rss_item("Two", guid="g-2", description="Body."),
+        rss_item(guid="g-3", description="Only a body here."),
+    ]
 )
 JSON_FEED_NO_TITLE = (
     b'{"version": "https://jsonfeed.org/version/1.1", "title": "F", "items": ['
     b'{"id": "i-1", "title": "One", "content_text": "Body."}, {"id": "i-2", "content_text": "B"}]}'
 )
-EMPTY_RSS = b"<rss version='2.0'><channel><title>F</title></channel></rss>"
+EMPTY_RSS = rss_document()
 EMPTY_ATOM = b"<feed xmlns='http://www.w3.org/2005/Atom'><title>F</title></feed>"
 EMPTY_JSON_FEED = b'{"version": "https://jsonfeed.org/version/1.1", "title": "F", "items": []}'
 # Mostly bytes that are undefined in Windows-1252 and invalid in UTF-8.
@@ -108,7 +96,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize(("name", "data", "error", "fragment"), BAD_INPUTS)
 def test_bad_input(name: str, data: bytes, error: type[BadInput], fragment: str) -> None:
     with pytest.raises(error) as caught:
-        ingest(data, name)
+        ingest(data, name, folder="/srv/bad")
     assert fragment.lower() in str(caught.value).lower()
 
 
@@ -146,7 +134,7 @@ def test_any_bytes_give_articles_or_bad_input(data: bytes, name: str) -> None:
 
 
 def test_malformed_feed_keeps_its_entries_with_a_warning() -> None:
-    data = (Path(__file__).parent / "feeds" / "illformed.xml").read_bytes()
+    data = (FEEDS / "illformed.xml").read_bytes()
     feed = read_feed(data, url="http://bad.example/feed", headers={"Content-Type": "text/xml"})
     assert [d.title for d in feed.drafts] == ["Still readable entry", "Second entry"]
     assert feed.warning and "line" in feed.warning

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import redis
 
-from tests.conftest import SEED, Cli
+from tests.support import SEED, Cli, process_running
 
 
 def test_seed_created_then_unchanged_and_get_matches_redis(cli: Cli, rclient: redis.Redis) -> None:
@@ -141,16 +140,8 @@ def test_embedded_redis_when_none_is_configured(cli: Cli, tmp_path: Path) -> Non
     assert lines[0]["outcome"] == "created"
     assert (home / "var" / "redis").is_dir()
     pid_file = home / "var" / "redis" / "redis.pid"
-    assert not pid_file.exists() or not _running(int(pid_file.read_text()))
+    assert not pid_file.exists() or not process_running(int(pid_file.read_text()))
 
     # The data survived the stop: the second run finds the record again.
     code, lines = local.json_lines("ingest", str(SEED), "--json")
     assert lines[0]["outcome"] == "unchanged"
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -6,13 +6,13 @@ import json
 import logging
 
 import pytest
-import structlog
 
-import worker.log as worker_log
 from worker.celery_app import build_config
 from worker.log import configure_logging, get_logger, step
 from worker.settings import Settings
 from worker.store.connection import redact
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def test_delivery_is_at_least_once_and_timeouts_nest() -> None:
@@ -54,15 +54,6 @@ def test_passwords_are_redacted() -> None:
     assert redact("redis://user:secret@host:6379/0") == "redis://user:***@host:6379/0"
     assert redact("rediss://:secret@host/0") == "rediss://:***@host/0"
     assert redact("redis://host:6379/0") == "redis://host:6379/0"
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> object:
-    yield None
-    # The handlers wrote to pytest's captured stream; leave no handler pointing at it.
-    logging.getLogger().handlers.clear()
-    structlog.reset_defaults()
-    worker_log._configured = False
 
 
 def _render(fmt: str, capsys: pytest.CaptureFixture[str]) -> str:

@@ -15,12 +15,12 @@ import redis
 from celery import Celery
 from celery.result import AsyncResult
 
-from tests.conftest import SEED, WorkerProcess
+from tests.support import SEED, Worker
 from worker.celery_app import build_config
 from worker.settings import Settings
 
 
-def client_app(worker: WorkerProcess) -> Celery:
+def client_app(worker: Worker) -> Celery:
     """A Celery client configured like the worker, to read a task's result."""
     settings = Settings(redis_url=worker.cli.env["NEWSWORKER_REDIS_URL"], key_prefix=worker.prefix)
     app = Celery("newsworker-test-client")
@@ -28,7 +28,7 @@ def client_app(worker: WorkerProcess) -> Celery:
     return app
 
 
-def test_enqueue_wait_reports_each_outcome(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+def test_enqueue_wait_reports_each_outcome(celery_worker: Worker, tmp_path: Path) -> None:
     folder = tmp_path / "batch"
     folder.mkdir()
     (folder / "a.txt").write_text("Enqueued title A\n\nBody of the first enqueued article.\n")
@@ -49,7 +49,7 @@ def test_enqueue_wait_reports_each_outcome(celery_worker: WorkerProcess, tmp_pat
     assert outcomes == {"a.txt": "unchanged", "b.md": "unchanged", "empty.txt": "failed"}
 
 
-def test_stdin_and_seed(celery_worker: WorkerProcess, redis_server) -> None:
+def test_stdin_and_seed(celery_worker: Worker, redis_server) -> None:
     code, lines = celery_worker.cli.json_lines(
         "enqueue", "-", "--wait", "--json", input=SEED.read_bytes()
     )
@@ -61,7 +61,7 @@ def test_stdin_and_seed(celery_worker: WorkerProcess, redis_server) -> None:
     assert record["authors"][0]["handles"] == ["@decampdave"]
 
 
-def test_contents_travel_in_the_message(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+def test_contents_travel_in_the_message(celery_worker: Worker, tmp_path: Path) -> None:
     """The worker does not read the enqueuer's file: it may be gone by the time the task runs."""
     path = tmp_path / "gone.txt"
     path.write_text("Title of a file that vanishes\n\nIts body paragraph.\n")
@@ -74,9 +74,7 @@ def test_contents_travel_in_the_message(celery_worker: WorkerProcess, tmp_path: 
     assert result[0]["outcome"] == "created"
 
 
-def test_over_the_cap_is_refused_before_sending(
-    celery_worker: WorkerProcess, tmp_path: Path
-) -> None:
+def test_over_the_cap_is_refused_before_sending(celery_worker: Worker, tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_text("Big title\n\n" + "word " * 20_000)  # over the worker fixture's 64 KiB cap
     code, lines = celery_worker.cli.json_lines("enqueue", str(big), "--wait", "--json")
@@ -84,7 +82,7 @@ def test_over_the_cap_is_refused_before_sending(
     assert "limit" in lines[0]["error"]
 
 
-def test_bad_input_lands_in_dead_letters(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+def test_bad_input_lands_in_dead_letters(celery_worker: Worker, tmp_path: Path) -> None:
     bad = tmp_path / "garbage.txt"
     bad.write_bytes(b"\x00\x01\x02\x03" * 100)
     code, lines = celery_worker.cli.json_lines("enqueue", str(bad), "--wait", "--json")
@@ -103,7 +101,7 @@ def test_bad_input_lands_in_dead_letters(celery_worker: WorkerProcess, tmp_path:
     assert lines[0]["outcome"] == "created"
 
 
-def test_every_step_is_logged_as_json(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+def test_every_step_is_logged_as_json(celery_worker: Worker, tmp_path: Path) -> None:
     path = tmp_path / "logged.txt"
     path.write_text("Logged title\n\nA body for the log test.\n")
     code, _lines = celery_worker.cli.json_lines("enqueue", str(path), "--wait", "--json")
@@ -119,10 +117,10 @@ def test_every_step_is_logged_as_json(celery_worker: WorkerProcess, tmp_path: Pa
     # Celery's own records go through the same JSON renderer.
     assert any(e.get("logger", "").startswith("celery") for e in celery_worker.log_events())
     # Never a whole body in the logs.
-    assert "A body for the log test" not in celery_worker.log_path.read_text()
+    assert "A body for the log test" not in celery_worker.process.text()
 
 
-def test_status_reports_workers_queues_and_counts(celery_worker: WorkerProcess) -> None:
+def test_status_reports_workers_queues_and_counts(celery_worker: Worker) -> None:
     done = celery_worker.cli.run("status", "--json")
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout)
@@ -134,7 +132,7 @@ def test_status_reports_workers_queues_and_counts(celery_worker: WorkerProcess) 
     assert status["memory"]["used_bytes"] > 0
 
 
-def test_failed_retry_sends_the_file_again(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+def test_failed_retry_sends_the_file_again(celery_worker: Worker, tmp_path: Path) -> None:
     path = tmp_path / "fixed-later.txt"
     path.write_bytes(b"")
     code, _ = celery_worker.cli.json_lines("enqueue", str(path), "--wait", "--json")
@@ -152,7 +150,7 @@ def test_failed_retry_sends_the_file_again(celery_worker: WorkerProcess, tmp_pat
 
 
 def test_progress_bar_on_a_terminal_and_json_alone_on_stdout(
-    celery_worker: WorkerProcess, tmp_path: Path
+    celery_worker: Worker, tmp_path: Path
 ) -> None:
     for n in range(3):
         (tmp_path / f"p{n}.txt").write_text(f"Progress title {n}\n\nBody of article {n}.\n")
@@ -188,7 +186,7 @@ def test_progress_bar_on_a_terminal_and_json_alone_on_stdout(
 
 
 def test_a_message_that_keeps_killing_workers_is_set_aside(
-    celery_worker: WorkerProcess, tmp_path: Path
+    celery_worker: Worker, tmp_path: Path
 ) -> None:
     """After 5 deliveries that never finished, the 6th records a dead letter instead."""
     import uuid

@@ -19,17 +19,16 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import Cli, base_env
-from tests.faults import (
-    Account,
-    FaultyProxy,
+from tests.faults import Account, FaultyProxy, account, record, wait_for
+from tests.support import (
+    Cli,
     Process,
     RedisProcess,
-    account,
+    base_env,
+    beat_process,
     feed_document,
-    record,
-    wait_for,
     wait_ready,
+    worker_process,
     write_articles,
 )
 
@@ -48,19 +47,14 @@ class Rig:
     processes: list[Process]
 
     def worker(self, name: str, concurrency: int = 2) -> Process:
-        process = Process(
-            ["worker", "--concurrency", str(concurrency)],
-            self.env,
-            self.home,
-            self.home / f"{name}.log",
-        ).start()
-        self.processes.append(process)
-        return process
+        log = self.home / f"{name}.log"
+        return self._started(worker_process(self.env, self.home, log, concurrency=concurrency))
 
     def beat(self, name: str) -> Process:
-        env = self.env | {"NEWSWORKER_DATA_DIR": str(self.home / f"beat-{name}")}
-        process = Process(["beat"], env, self.home, self.home / f"{name}.log").start()
-        self.processes.append(process)
+        return self._started(beat_process(self.env, self.home, name))
+
+    def _started(self, process: Process) -> Process:
+        self.processes.append(process.start())
         return process
 
     def ready(self, process: Process) -> None:
@@ -222,7 +216,7 @@ def test_worker_started_before_redis_waits_for_it(rig: Rig) -> None:
     rig.redis.stop()
     worker = rig.worker("w1")
     time.sleep(4)
-    assert worker.alive, worker.normalise.text()[-3000:]
+    assert worker.alive, worker.text()[-3000:]
     rig.redis.start()
     rig.ready(worker)
     titles, bad = write_articles(rig.home / "in", 5)

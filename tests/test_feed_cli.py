@@ -7,25 +7,17 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import WorkerProcess
+from tests.support import FEEDS, Worker, serve_feed
 
-FEEDS = Path(__file__).parent / "feeds"
 FEED_FIELDS = {
     "id", "url", "name", "status", "last_status", "etag", "last_modified", "error_count",
     "last_error", "last_polled_at", "next_poll_at", "entries_total",
 }  # fmt: skip
 
 
-def serve(httpserver: HTTPServer, name: str, path: str) -> str:
-    httpserver.expect_request(path).respond_with_data(
-        (FEEDS / name).read_bytes(), content_type="application/rss+xml"
-    )
-    return httpserver.url_for(path)
-
-
-def test_add_poll_list_show(celery_worker: WorkerProcess, httpserver: HTTPServer) -> None:
+def test_add_poll_list_show(celery_worker: Worker, httpserver: HTTPServer) -> None:
     cli = celery_worker.cli
-    url = serve(httpserver, "rss20.xml", "/cli/rss")
+    url = serve_feed(httpserver, "rss20.xml", "/cli/rss")
     code, docs = cli.json_lines("feeds", "add", url, "--name", "Wire", "--json")
     assert code == 0
     feed = docs[0]
@@ -66,7 +58,7 @@ def test_add_poll_list_show(celery_worker: WorkerProcess, httpserver: HTTPServer
     assert status["feeds"]["total"] >= 1
 
 
-def test_bad_url_and_unknown_feed(celery_worker: WorkerProcess) -> None:
+def test_bad_url_and_unknown_feed(celery_worker: Worker) -> None:
     cli = celery_worker.cli
     done = cli.run("feeds", "add", "ftp://example.com/feed", "--json")
     assert done.returncode == 1
@@ -77,10 +69,10 @@ def test_bad_url_and_unknown_feed(celery_worker: WorkerProcess) -> None:
 
 
 def test_poll_all_reports_each_feed_and_fails_on_any(
-    celery_worker: WorkerProcess, httpserver: HTTPServer
+    celery_worker: Worker, httpserver: HTTPServer
 ) -> None:
     cli = celery_worker.cli
-    good = serve(httpserver, "atom10.xml", "/all/good")
+    good = serve_feed(httpserver, "atom10.xml", "/all/good")
     httpserver.expect_request("/all/bad").respond_with_data("nope", status=500)
     bad = httpserver.url_for("/all/bad")
     for url in (good, bad):
@@ -94,7 +86,7 @@ def test_poll_all_reports_each_feed_and_fails_on_any(
     assert "500" in by_url[bad]["error"]
 
 
-def test_import_export_remove(celery_worker: WorkerProcess, tmp_path: Path) -> None:
+def test_import_export_remove(celery_worker: Worker, tmp_path: Path) -> None:
     cli = celery_worker.cli
     opml = tmp_path / "subs.opml"
     opml.write_text(
@@ -111,12 +103,12 @@ def test_import_export_remove(celery_worker: WorkerProcess, tmp_path: Path) -> N
 
 
 def test_poll_without_wait_queues_and_the_worker_polls(
-    celery_worker: WorkerProcess, httpserver: HTTPServer
+    celery_worker: Worker, httpserver: HTTPServer
 ) -> None:
     import time
 
     cli = celery_worker.cli
-    url = serve(httpserver, "rss091.xml", "/nowait/rss")
+    url = serve_feed(httpserver, "rss091.xml", "/nowait/rss")
     code, docs = cli.json_lines("feeds", "add", url, "--json")
     assert code == 0
     code, lines = cli.json_lines("poll", docs[0]["id"], "--json")
@@ -134,7 +126,7 @@ def test_poll_without_wait_queues_and_the_worker_polls(
 
 
 def test_every_poll_step_is_logged_with_its_figures(
-    celery_worker: WorkerProcess, httpserver: HTTPServer
+    celery_worker: Worker, httpserver: HTTPServer
 ) -> None:
     cli = celery_worker.cli
     # Entries of their own: the session's worker may have stored rss20.xml's already.

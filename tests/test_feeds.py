@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import redis
 
+from tests.support import POLL_NOW as NOW
 from worker.errors import BadInput
 from worker.normalise.dates import format_utc
 from worker.polling.feeds_file import parse_feeds_yaml, parse_opml, to_opml
 from worker.store.feeds import FeedRegistry
 from worker.store.hostslots import HostSlots
-
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

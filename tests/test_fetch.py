@@ -25,14 +25,14 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.support import NOW, rss_document
 from worker import __version__
 from worker.errors import BlockedAddress, FetchError, Gone, HTTPStatusError
 from worker.inputs.addresses import refusal
 from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.polling.hints import freshness_hints, parse_retry_after
 
-FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+FEED = rss_document(title="t")
 MB = 1024 * 1024
 
 

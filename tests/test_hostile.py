@@ -22,7 +22,6 @@ import random
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,31 +29,23 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
+from tests.support import FEED_URL, NOW, ingest, rss_document, rss_item
 from worker.errors import BadInput, FetchError, NewsworkerError, ParseError
 from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.inputs.files import InputRef, expand, read_input
-from worker.model import Article
 from worker.normalise.article import normalise
 from worker.readers import feedfile, read_document, read_feed, xmlguard
 from worker.settings import Settings, get_settings
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MB = 1024 * 1024
 HOSTILE = Path(__file__).parent / "hostile"
 SECRET = "s3cr3t-b7d1e0-never-in-a-record"
-FEED_URL = "https://news.example/feed"
-
-
-def ingest(data: bytes, name: str = "f.xml") -> list[Article]:
-    return [normalise(d, now=NOW) for d in read_document(data, name=name, path=f"/srv/{name}")]
 
 
 def rss(item_title: str, head: str = "", body: str = "Body.") -> bytes:
-    return (
-        f"<?xml version='1.0'?>\n{head}<rss version='2.0'><channel><title>F</title>"
-        f"<item><title>{item_title}</title><link>https://news.example/1</link>"
-        f"<description>{body}</description></item></channel></rss>"
-    ).encode()
+    """One item in a feed; `head` (a DOCTYPE) after the XML declaration."""
+    item = rss_item(item_title, link="https://news.example/1", description=body)
+    return rss_document([item], head=head)
 
 
 @pytest.fixture
@@ -214,11 +205,10 @@ def test_nesting_limit_edge() -> None:
 
 
 def test_broken_html_does_not_count_as_nesting() -> None:
-    items = "".join(
-        f"<item><title>T{i}</title><description>a<br>b<p>c<img src=x></description></item>"
+    data = rss_document(
+        rss_item(f"T{i}", description="a<br>b<p>c<img src=x>")
         for i in range(2 * xmlguard.MAX_DEPTH)
     )
-    data = f"<rss version='2.0'><channel><title>F</title>{items}</channel></rss>".encode()
     assert len(read_feed(data, url=FEED_URL).drafts) == 2 * xmlguard.MAX_DEPTH
 
 
@@ -269,17 +259,17 @@ def test_the_guard_is_linear_on_garbage(data: bytes) -> None:
 
 
 def big_feed(size: int) -> bytes:
-    item = (
-        "<item><title>Headline {0}</title><link>https://news.example/a/{0}</link>"
-        "<guid>g-{0}</guid><description>" + "Words of the article body. " * 40 + "</description>"
-        "<pubDate>Wed, 01 May 2024 12:00:00 GMT</pubDate></item>\n"
-    )
-    parts = ["<rss version='2.0'><channel><title>Big</title>"]
+    body = "Words of the article body. " * 40
+    items: list[str] = []
     total = 0
     while total < size:
-        parts.append(item.format(len(parts)))
-        total += len(parts[-1])
-    return ("".join(parts) + "</channel></rss>").encode()
+        n = len(items) + 1
+        link = f"https://news.example/a/{n}"
+        items.append(
+            rss_item(f"Headline {n}", guid=f"g-{n}", link=link, published=NOW, description=body)
+        )
+        total += len(items[-1])
+    return rss_document(items, title="Big")
 
 
 def test_large_feed_is_read_whole() -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import pytest
 import redis
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import Cli, RedisServer
+from tests.support import FEEDS, Cli, RedisServer, rss_document, rss_item, serve_feed
+from tests.support import POLL_NOW as NOW
 from worker.inputs.fetch import Fetcher
 from worker.log import get_logger
 from worker.model import Article
@@ -23,9 +23,6 @@ from worker.runtime import fetch_config
 from worker.settings import Settings
 from worker.store.hostslots import HostSlots
 from worker.store.services import open_services
-
-FEEDS = Path(__file__).parent / "feeds"
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -43,14 +40,6 @@ def poller(redis_server: RedisServer, prefix: str) -> Iterator[Poller]:
     fetcher = Fetcher(fetch_config(settings))
     yield Poller(svc, fetcher, slots, settings, random.Random(3), get_logger("test"))
     fetcher.close()
-
-
-def serve(httpserver: HTTPServer, name: str, path: str = "/feed", **headers: str) -> str:
-    content_type = "application/feed+json" if name.endswith(".json") else "application/rss+xml"
-    httpserver.expect_request(path).respond_with_data(
-        (FEEDS / name).read_bytes(), content_type=content_type, headers=headers
-    )
-    return httpserver.url_for(path)
 
 
 def add(poller: Poller, url: str) -> str:
@@ -81,7 +70,7 @@ def test_formats(
     poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str,
     fixture: str, count: int, title: str,
 ) -> None:  # fmt: skip
-    feed_id = add(poller, serve(httpserver, fixture))
+    feed_id = add(poller, serve_feed(httpserver, fixture))
     outcome = poller.poll(feed_id, now=NOW)
     assert outcome.outcome == "ok", outcome
     assert (outcome.new, outcome.http_status) == (count, 200)
@@ -99,7 +88,7 @@ def test_formats(
 def test_rss_entry_fields(
     poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
 ) -> None:
-    poller.poll(add(poller, serve(httpserver, "rss20.xml")), now=NOW)
+    poller.poll(add(poller, serve_feed(httpserver, "rss20.xml")), now=NOW)
     harbour = next(r for r in records(rclient, prefix) if r["title"].startswith("Harbour"))
     assert harbour["url"] == "https://news.example/2024/harbour"
     assert harbour["published_at"] == "2024-03-05T08:30:00Z"
@@ -151,7 +140,7 @@ def test_last_modified_304(poller: Poller, httpserver: HTTPServer) -> None:
 def test_no_validators_identical_body_is_not_modified(
     poller: Poller, httpserver: HTTPServer
 ) -> None:
-    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    feed_id = add(poller, serve_feed(httpserver, "atom10.xml"))
     assert poller.poll(feed_id, now=NOW).outcome == "ok"
     again = poller.poll(feed_id, now=NOW)
     assert (again.outcome, again.http_status) == ("not_modified", 200)
@@ -178,7 +167,7 @@ def test_guidless_and_duplicate_guid_entries_stay_apart(
     poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
 ) -> None:
     for name, path in (("no_guids.xml", "/a"), ("dup_guids.xml", "/b")):
-        feed_id = add(poller, serve(httpserver, name, path))
+        feed_id = add(poller, serve_feed(httpserver, name, path))
         first = poller.poll(feed_id, now=NOW)
         assert first.new == 2, first
         Article.model_validate(records(rclient, prefix)[0])
@@ -194,7 +183,7 @@ def test_permanent_redirect_moves_the_feed_temporary_does_not(
     httpserver.expect_request("/temp").respond_with_data(
         "", status=302, headers={"Location": "/new"}
     )
-    serve(httpserver, "atom10.xml", "/new")
+    serve_feed(httpserver, "atom10.xml", "/new")
     moved = add(poller, httpserver.url_for("/old"))
     assert poller.poll(moved, now=NOW).outcome == "ok"
     assert poller.svc.feeds.get(moved).url == httpserver.url_for("/new")
@@ -254,7 +243,7 @@ def test_errors_back_off_mark_broken_and_one_success_resets(
     assert state.status == "broken"  # broken_after=3 in this fixture
     assert "500" in state.last_error
     httpserver.clear()
-    serve(httpserver, "atom10.xml")
+    serve_feed(httpserver, "atom10.xml")
     assert poller.poll(feed_id, now=NOW).outcome == "ok"
     state = poller.svc.feeds.get(feed_id)
     assert (state.status, state.error_count, state.last_error) == ("ok", 0, None)
@@ -275,7 +264,7 @@ def test_unparseable_document_is_an_error_on_the_feed(
 def test_loopback_refused_unless_allowed(poller: Poller, httpserver: HTTPServer) -> None:
     strict = Settings(redis_url="redis://unused", allow_private_networks=False)
     poller.fetcher = Fetcher(fetch_config(strict))
-    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    feed_id = add(poller, serve_feed(httpserver, "atom10.xml"))
     outcome = poller.poll(feed_id, now=NOW)
     assert outcome.outcome == "failed"
     assert "127.0.0.1" in (outcome.error or "")
@@ -283,19 +272,19 @@ def test_loopback_refused_unless_allowed(poller: Poller, httpserver: HTTPServer)
 
 def busy_feed(ttl_minutes: int, *, padding: int = 0) -> bytes:
     """48 entries an hour apart up to NOW: its own rhythm is hourly."""
-    items = "".join(
-        f"<item><title>Hourly {n}</title><guid>h{n}</guid>"
-        f"<pubDate>{(NOW - timedelta(hours=n)).strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate>"
-        f"<description>Entry number {n}.</description></item>"
+    items = (
+        rss_item(
+            f"Hourly {n}",
+            guid=f"h{n}",
+            published=NOW - timedelta(hours=n),
+            description=f"Entry number {n}.",
+        )
         for n in range(48)
     )
     # A long channel description pushes <ttl> far into the document.
     filler = "x" * padding
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Hourly</title>'
-        f"<link>http://hourly.example/</link><description>{filler}</description>"
-        f"<ttl>{ttl_minutes}</ttl>{items}</channel></rss>"
-    ).encode()
+    channel = f"<link>http://hourly.example/</link><description>{filler}</description>"
+    return rss_document(items, title="Hourly", channel=f"{channel}<ttl>{ttl_minutes}</ttl>")
 
 
 def wait_after(poller: Poller, feed_id: str, now: datetime) -> timedelta:
@@ -352,7 +341,7 @@ def test_entry_that_changes_on_every_poll_is_not_updated_forever(
 def test_duplicate_claim_is_skipped_without_a_request(
     poller: Poller, httpserver: HTTPServer
 ) -> None:
-    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    feed_id = add(poller, serve_feed(httpserver, "atom10.xml"))
     assert poller.poll(feed_id, now=NOW, claimed_at=NOW).outcome == "ok"
     requests = len(httpserver.log)
     # Claimed again before that poll ran (its lease ran out in a backlog): a duplicate.
@@ -368,7 +357,7 @@ def test_removed_feed_is_unscheduled_and_stays_removed(
     poller: Poller, httpserver: HTTPServer
 ) -> None:
     feeds = poller.svc.feeds
-    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    feed_id = add(poller, serve_feed(httpserver, "atom10.xml"))
     state = feeds.get(feed_id)
     assert feeds.remove(feed_id)
     # A poll that read the state before the removal writes it back: dropped.
@@ -384,7 +373,7 @@ def test_removed_feed_is_unscheduled_and_stays_removed(
 
 
 def test_busy_host_puts_the_poll_off_briefly(poller: Poller, httpserver: HTTPServer) -> None:
-    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    feed_id = add(poller, serve_feed(httpserver, "atom10.xml"))
     host = "localhost" if "localhost" in httpserver.url_for("/") else "127.0.0.1"
     for token in ("a", "b"):  # the host's two slots, held by other polls
         assert poller.slots.try_acquire(host, token)
@@ -404,7 +393,7 @@ def test_busy_host_puts_the_poll_off_briefly(poller: Poller, httpserver: HTTPSer
 def test_json_feed_version_1_fields(
     poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
 ) -> None:
-    poller.poll(add(poller, serve(httpserver, "feed_v1.json")), now=NOW)
+    poller.poll(add(poller, serve_feed(httpserver, "feed_v1.json")), now=NOW)
     (record,) = records(rclient, prefix)
     assert record["url"] == "https://json1.example/a"
     assert record["authors"] == [{"name": "Ana Ruiz", "bio": None, "handles": []}]
@@ -432,7 +421,7 @@ def test_feeds_list_shows_a_broken_feed(poller: Poller, httpserver: HTTPServer, 
 def test_a_poll_that_never_finishes_counts_as_an_error(
     poller: Poller, httpserver: HTTPServer
 ) -> None:
-    feed_id = add(poller, serve(httpserver, "atom10.xml"))
+    feed_id = add(poller, serve_feed(httpserver, "atom10.xml"))
     outcome = poller.give_up(feed_id, "given up after 6 deliveries", now=NOW)
     assert outcome.outcome == "failed"
     state = poller.svc.feeds.get(feed_id)
@@ -473,12 +462,13 @@ def test_a_moved_feed_keeps_its_entries_records_and_index(
     poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str, cli: Cli
 ) -> None:
     # Entries with a guid and no link: their identity is the guid, scoped by the feed.
-    document = (
-        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Guids</title>'
-        b"<link>http://guids.example/</link><description>x</description>"
-        b"<item><title>Guid only one</title><guid>g-1</guid><description>First.</description>"
-        b"</item><item><title>Guid only two</title><guid>g-2</guid>"
-        b"<description>Second.</description></item></channel></rss>"
+    document = rss_document(
+        [
+            rss_item("Guid only one", guid="g-1", description="First."),
+            rss_item("Guid only two", guid="g-2", description="Second."),
+        ],
+        title="Guids",
+        channel="<link>http://guids.example/</link><description>x</description>",
     )
     httpserver.expect_request("/before").respond_with_data(
         "", status=301, headers={"Location": "/after"}

@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests.support import FEED_URL, NOW
 from worker.errors import BadInput, NewsworkerError
 from worker.model import Article, Draft, RawAuthor, Source
 from worker.normalise.article import normalise
 from worker.normalise.text import clean_inline, word_count
 from worker.readers import read_document, read_feed
-
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-FEED_URL = "https://news.example/feed"
 
 # A hang guard, not a benchmark: an example takes milliseconds.
 PROPERTY = settings(

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-from collections.abc import Iterator
 
 import pytest
 import redis
-import structlog
 from celery import Celery
 from kombu import Connection
 
-import worker.log as worker_log
 from worker.celery_app import build_config
 from worker.log import configure_logging, get_logger
 from worker.redact import redact_text, redact_url
@@ -60,15 +57,7 @@ def test_redact_text_masks_every_url_in_a_message() -> None:
     assert redacted.endswith("feed https://example.com/a.")
 
 
-@pytest.fixture
-def _restore_logging() -> Iterator[None]:
-    yield None
-    logging.getLogger().handlers.clear()
-    structlog.reset_defaults()
-    worker_log._configured = False
-
-
-@pytest.mark.usefixtures("_restore_logging")
+@pytest.mark.usefixtures("restore_logging")
 @pytest.mark.parametrize("fmt", ["json", "console"])
 def test_no_log_line_carries_a_password(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The safety net: our events, Celery's records and tracebacks all pass the processor."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from tests.support import POLL_NOW as NOW
 from worker.model import Article, Source
 from worker.polling.revisions import RevisionPolicy, declared_revision, defer_change
 
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 POLICY = RevisionPolicy()
 
 

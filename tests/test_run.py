@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,9 +12,7 @@ import pytest
 import redis
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import SEED, Cli, base_env
-
-FEEDS = Path(__file__).parent / "feeds"
+from tests.support import SEED, Cli, Process, base_env, process_running, serve_feed
 
 
 @pytest.mark.slow
@@ -28,36 +24,30 @@ def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(
     env.update(NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true", NEWSWORKER_DISPATCH_INTERVAL="1")
     # The operator's feeds file is synced when the worker starts.
     for path in ("/from-file", "/from-cli"):
-        httpserver.expect_request(path).respond_with_data(
-            (FEEDS / "atom10.xml").read_bytes(), content_type="application/atom+xml"
-        )
+        serve_feed(httpserver, "atom10.xml", path, content_type="application/atom+xml")
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "feeds.yaml").write_text(
         f"feeds:\n  - url: {httpserver.url_for('/from-file')}\n    name: From file\n"
     )
-    log_path = tmp_path / "run.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "worker", "run", "--concurrency", "1"],
-            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    process = Process(["run", "--concurrency", "1"], env, tmp_path, tmp_path / "run.log")
     try:
+        process.start()
         url_file = tmp_path / "var" / "redis" / "redis.url"
         deadline = time.monotonic() + 60
-        while not (url_file.exists() and "ready" in log_path.read_text()):
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+        while not (url_file.exists() and "ready" in process.text()):
+            assert process.alive, process.text()[-3000:]
+            assert time.monotonic() < deadline, process.text()[-3000:]
             time.sleep(0.2)
         url = url_file.read_text().strip()
         assert url.startswith("redis://127.0.0.1:")
         client = redis.Redis.from_url(url)
         assert client.config_get("appendonly")["appendonly"] == "yes"
-        assert "beat" in log_path.read_text().lower()
+        assert "beat" in process.text().lower()
 
         # Other commands find the running embedded Redis and the running worker.
         cli = Cli(env, tmp_path)
         code, lines = cli.json_lines("enqueue", str(SEED), "--wait", "--json")
-        assert code == 0, log_path.read_text()[-3000:]
+        assert code == 0, process.text()[-3000:]
         assert lines[0]["outcome"] == "created"
 
         # A feed added now is polled within a dispatcher tick, like the file's feed.
@@ -70,15 +60,15 @@ def test_run_starts_embedded_redis_worker_and_scheduler_and_stops_cleanly(
         assert sum(f["entries_total"] for f in polled) == 1
 
         redis_pid = int((tmp_path / "var" / "redis" / "redis.pid").read_text())
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0
+        assert process.popen is not None
+        process.popen.send_signal(signal.SIGINT)
+        assert process.popen.wait(timeout=60) == 0
         deadline = time.monotonic() + 20
-        while _running(redis_pid):
+        while process_running(redis_pid):
             assert time.monotonic() < deadline, "embedded redis-server still running after Ctrl-C"
             time.sleep(0.1)
     finally:
-        if process.poll() is None:
-            process.kill()
+        process.stop()
         # A failed test must not leave the embedded Redis (its own session) running.
         pid_file = tmp_path / "var" / "redis" / "redis.pid"
         if pid_file.exists():
@@ -93,15 +83,3 @@ def _wait_until_polled(cli: Cli, count: int, deadline: float) -> list[dict]:
         if len(polled) >= count or time.monotonic() > deadline:
             return polled
         time.sleep(0.5)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "State:\tZ" not in status

@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import Cli, RedisServer, base_env
-from tests.faults import Process, wait_ready
+from tests.support import (
+    Cli,
+    RedisServer,
+    base_env,
+    beat_process,
+    serve_feed,
+    wait_ready,
+    worker_process,
+)
 
-FEEDS = Path(__file__).parent / "feeds"
 FEED_COUNT = 30
 
 
@@ -20,11 +26,8 @@ FEED_COUNT = 30
 def test_two_schedulers_never_poll_a_feed_twice(
     redis_server: RedisServer, prefix: str, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    body = (FEEDS / "atom10.xml").read_bytes()
     for n in range(FEED_COUNT):
-        httpserver.expect_request(f"/f{n}").respond_with_data(
-            body, content_type="application/atom+xml"
-        )
+        serve_feed(httpserver, "atom10.xml", f"/f{n}", content_type="application/atom+xml")
     env = base_env(redis_server.url, prefix, tmp_path / "var")
     env.update(
         NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",
@@ -37,27 +40,21 @@ def test_two_schedulers_never_poll_a_feed_twice(
         # A fixed hour: any second request within this test is a double poll.
         done = cli.run("feeds", "add", httpserver.url_for(f"/f{n}"), "--interval", "3600")
         assert done.returncode == 0, done.stderr
-    beats = []
-    for name in ("a", "b"):
-        # DEBUG: each beat logs every tick it sends, so the test sees both really ran.
-        beat_env = env | {
-            "NEWSWORKER_DATA_DIR": str(tmp_path / f"beat-{name}"),
-            "NEWSWORKER_LOG_LEVEL": "DEBUG",
-        }
-        beats.append((beat_env, tmp_path / f"beat-{name}.log"))
-    worker = Process(["worker", "--concurrency", "2"], env, tmp_path, tmp_path / "worker.log")
-    processes = [worker] + [Process(["beat"], e, tmp_path, log) for e, log in beats]
+    # DEBUG: each beat logs every tick it sends, so the test sees both really ran.
+    beats = [beat_process(env | {"NEWSWORKER_LOG_LEVEL": "DEBUG"}, tmp_path, n) for n in "ab"]
+    worker = worker_process(env, tmp_path, tmp_path / "worker.log")
+    processes = [worker, *beats]
     try:
         for process in processes:
             process.start()
         wait_ready(worker, redis_server.client(), prefix)
         deadline = time.monotonic() + 60
         while len({r.path for r, _ in httpserver.log}) < FEED_COUNT:
-            assert time.monotonic() < deadline, worker.normalise.text()[-3000:]
+            assert time.monotonic() < deadline, worker.text()[-3000:]
             time.sleep(0.2)
         time.sleep(3)  # six more ticks of each scheduler
-        for _, log in beats:  # both schedulers really ticked, many times
-            assert log.read_text().count("Sending due task dispatch-due") >= 5, log.read_text()
+        for beat in beats:  # both schedulers really ticked, many times
+            assert beat.text().count("Sending due task dispatch-due") >= 5, beat.text()
     finally:
         for process in processes:
             process.stop()

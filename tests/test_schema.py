@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 
-from tests.conftest import SEED, Cli
+from tests.support import SEED, Cli
 from worker.model import article_json_schema
 
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "article.schema.json"

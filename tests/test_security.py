@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from urllib.parse import quote
 import pytest
 import redis
 
-from tests.conftest import Cli, base_env, wait_for_worker
+from tests.support import Cli, Worker, base_env, running_worker
 from worker.redact import redact_url
 from worker.store.embedded import (
     free_port,
@@ -191,33 +190,13 @@ def test_wrong_password_is_one_clear_line(secured: SecuredRedis, tmp_path: Path)
         assert time.monotonic() - started < 10
 
 
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log: Path
-    cli: Cli
-
-
 @pytest.fixture
 def secured_worker(secured: SecuredRedis, tmp_path: Path) -> Iterator[Worker]:
     """A real `newsworker worker`, broker and results on the secured URL."""
     cli = _cli(secured.url, tmp_path)
-    cli.env["NEWSWORKER_KEY_PREFIX"] = prefix = f"nwsec-{secured.kind}:"
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "worker", "worker", "--concurrency", "1"],
-            env=cli.env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_for_worker(secured.url, prefix, process, log)
-        yield Worker(process, log, cli)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    cli.env["NEWSWORKER_KEY_PREFIX"] = f"nwsec-{secured.kind}:"
+    with running_worker(cli, concurrency=1) as worker:
+        yield worker
 
 
 def test_worker_and_status_never_print_the_password(
@@ -240,9 +219,8 @@ def test_worker_and_status_never_print_the_password(
     assert ":***@127.0.0.1:" in document["redis"]
     assert document["workers"], "the worker answers through the secured broker"
 
-    secured_worker.process.terminate()
-    secured_worker.process.wait(timeout=30)
-    log = secured_worker.log.read_text(errors="replace")
+    secured_worker.process.terminate(timeout=30)
+    log = secured_worker.process.text()
     assert secured.secret not in log
     # The lines that name the server are there, masked: Celery's banner and its own
     # "Connected to" line (which our processor re-masks as ***).

@@ -7,8 +7,6 @@ pace forever. A real worker with a 3 s soft limit polls a server that answers in
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,40 +16,26 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.conftest import Cli, RedisServer, WorkerProcess, base_env, wait_for_worker
+from tests.support import Cli, RedisServer, Worker, base_env, running_worker
 
 pytestmark = pytest.mark.slow
 SOFT_LIMIT = 3  # NEWSWORKER_TASK_TIME_LIMIT 8 -> soft limit 8 - 5
 
 
 @pytest.fixture
-def short_limit_worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[WorkerProcess]:
-    prefix = f"{redis_server.prefix}tl:"
-    env = base_env(redis_server.url, prefix, tmp_path / "var")
+def short_limit_worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[Worker]:
+    env = base_env(redis_server.url, f"{redis_server.prefix}tl:", tmp_path / "var")
     env.update(
         NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",
         NEWSWORKER_TASK_TIME_LIMIT="8",
         NEWSWORKER_FETCH_TIMEOUT="30",
     )
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "worker", "worker", "--concurrency", "1"],
-            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_for_worker(redis_server.url, prefix, process, log_path)
-        yield WorkerProcess(process, log_path, Cli(env, tmp_path), prefix)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running_worker(Cli(env, tmp_path), concurrency=1) as worker:
+        yield worker
 
 
 def test_poll_past_the_soft_time_limit_is_an_error_with_backoff(
-    short_limit_worker: WorkerProcess, http: HTTPServer
+    short_limit_worker: Worker, http: HTTPServer
 ) -> None:
     def slow(_: Request) -> Response:
         time.sleep(SOFT_LIMIT + 5)

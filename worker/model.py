@@ -7,7 +7,7 @@ into an `Article`. Both are plain data: no I/O here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -120,3 +120,32 @@ def article_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://newsworker.invalid/article.schema.json"
     return schema
+
+
+# What a caller is told about one input: the store's outcomes, a failure, or (for
+# `enqueue` without --wait) that it was handed to the workers.
+Reported = Literal["created", "updated", "unchanged", "failed", "queued"]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input: its bytes and where they came from."""
+
+    display: str  # the path as the user gave it ("-" for standard input)
+    data: bytes
+    path: str | None = None  # the resolved absolute path, the identity of a URL-less file
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    path: str
+    outcome: Reported
+    id: str | None = None
+    error: str | None = None
+    task_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        document = asdict(self)
+        if self.task_id is None:
+            del document["task_id"]
+        return document

@@ -13,8 +13,8 @@ import click
 import redis
 
 from worker.errors import NewsworkerError
-from worker.ingest import IngestOutcome
 from worker.log import configure_logging
+from worker.model import IngestOutcome
 from worker.redact import redact_text
 from worker.settings import Settings, get_settings, override_settings
 from worker.store.connection import check_connection, check_credentials

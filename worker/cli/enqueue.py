@@ -10,8 +10,8 @@ from typing import Any
 from celery.result import AsyncResult
 
 from worker.errors import BadInput, NewsworkerError
-from worker.ingest import IngestOutcome
 from worker.inputs.files import STDIN, expand, read_input
+from worker.model import IngestOutcome
 from worker.settings import Settings
 from worker.store.failures import FailureLog
 

@@ -17,9 +17,10 @@ from worker.cli.common import (
     services,
 )
 from worker.errors import NewsworkerError
-from worker.ingest import IngestOutcome, ingest_input
+from worker.ingest import ingest_input
 from worker.inputs.files import expand, read_input
 from worker.log import get_logger
+from worker.model import IngestOutcome
 from worker.settings import get_settings
 from worker.store.services import Services
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import click
 
 from worker.cli.common import emit_json, fail, main, quiet_logging, reports_errors, services
+from worker.cli.wait import Answer, answers
 from worker.errors import BadInput
 from worker.polling.feeds_file import parse_opml, to_opml
 from worker.store.feeds import FeedState
@@ -147,24 +147,19 @@ def poll(
                 _print_poll({"feed": state.id, "url": state.url, "task_id": result.id}, as_json)
             return
         status = 0
-        deadline = time.monotonic() + timeout
-        for state, result in sent:
-            outcome = _outcome(state, result, max(0.1, deadline - time.monotonic()))
+        for state, answer in answers(sent, timeout):
+            outcome = _outcome(state, answer)
             status |= outcome["outcome"] == "failed"
             _print_poll(outcome, as_json)
     sys.exit(status)
 
 
-def _outcome(state: FeedState, result: Any, timeout: float) -> dict[str, Any]:
-    try:
-        value = result.get(timeout=timeout, propagate=False, interval=0.05)
-    except Exception as exc:  # the result backend timed out or went away
-        value = exc
-    if isinstance(value, dict):
-        return value
+def _outcome(state: FeedState, answer: Answer) -> dict[str, Any]:
+    if isinstance(answer.value, dict):
+        return answer.value
     return {
         "feed": state.id, "url": state.url, "outcome": "failed", "http_status": None,
-        "new": 0, "updated": 0, "unchanged": 0, "error": f"no answer from the workers: {value}",
+        "new": 0, "updated": 0, "unchanged": 0, "error": answer.no_answer(),
     }  # fmt: skip
 
 

@@ -57,6 +57,7 @@ def test_enqueue_wait_without_a_worker_reports_each_input_failed(cli: Cli, tmp_p
         f'{{"path": "{path}", "outcome": "failed", "id": null, "error": "{TIMED_OUT}"}}\n'
     )
     assert "no worker answered" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
 
 
 def test_poll_wait_without_a_worker_reports_the_feed_failed(cli: Cli) -> None:
@@ -70,6 +71,9 @@ def test_poll_wait_without_a_worker_reports_the_feed_failed(cli: Cli) -> None:
         f'{{"feed": "{feed}", "url": "{url}", "outcome": "failed", "http_status": null, '
         f'"new": 0, "updated": 0, "unchanged": 0, "error": "{TIMED_OUT}"}}\n'
     )
+    # A result still waiting at interpreter shutdown used to print a traceback here.
+    assert "Traceback" not in done.stderr, done.stderr
     done = cli.run("poll", feed, "--wait", "--timeout", "0.3")
     assert done.returncode == 1
     assert done.stdout == f"failed       {feed}  new 0 updated 0 unchanged 0  {TIMED_OUT}\n"
+    assert "Traceback" not in done.stderr, done.stderr

@@ -7,6 +7,7 @@ result backend fails) becomes a failed outcome, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -48,5 +49,9 @@ def _answer(result: AsyncResult, deadline: float) -> Answer:
     try:
         value = result.get(timeout=timeout, propagate=False, interval=0.05)
     except Exception as exc:  # the result backend timed out or went away
+        # Celery keeps tracking a result whose wait timed out until its task ends,
+        # and lets go of it only at interpreter shutdown, printing a traceback.
+        with contextlib.suppress(Exception):
+            result.backend.remove_pending_result(result)
         return Answer(exc, failed=True, answered=False)
     return Answer(value, failed=result.failed())

@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from worker.cli.common import emit_json, fail, main, quiet_logging, reports_errors, services
-from worker.cli.wait import Answer, answers
 from worker.errors import BadInput
-from worker.polling.feeds_file import parse_opml, to_opml
-from worker.store.feeds import FeedState
+
+if TYPE_CHECKING:
+    from worker.cli.wait import Answer
+    from worker.store.feeds import FeedState
 
 
 @main.group()
@@ -90,6 +91,8 @@ def feeds_remove(feed: str) -> None:
 @reports_errors
 def feeds_import(opml: Path, as_json: bool) -> None:
     """Register every feed of an OPML file."""
+    from worker.polling.feeds_file import parse_opml
+
     entries = parse_opml(opml.read_bytes(), name=str(opml))
     status = 0
     with services() as svc:
@@ -110,6 +113,8 @@ def feeds_import(opml: Path, as_json: bool) -> None:
 @reports_errors
 def feeds_export() -> None:
     """Every feed as OPML on stdout."""
+    from worker.polling.feeds_file import to_opml
+
     with services() as svc:
         click.echo(to_opml(svc.feeds.all()).decode("utf-8"))
 
@@ -131,6 +136,7 @@ def poll(
     feed_refs: tuple[str, ...], poll_all: bool, wait: bool, timeout: float, as_json: bool
 ) -> None:
     """Poll feeds now, outside the schedule."""
+    from worker.cli.wait import answers
     from worker.feed_tasks import poll_feed
 
     if bool(feed_refs) == poll_all:

@@ -191,7 +191,7 @@ def test_a_message_that_keeps_killing_workers_is_set_aside(
     """After 5 deliveries that never finished, the 6th records a dead letter instead."""
     import uuid
 
-    from worker.ingest import InputFile
+    from worker.model import InputFile
     from worker.tasks import file_payload
 
     path = tmp_path / "poison.txt"

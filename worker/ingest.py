@@ -5,44 +5,15 @@ Shared by `newsworker ingest` (in-process) and the `ingest_file` Celery task.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from worker.errors import BadInput, NewsworkerError
 from worker.log import step
-from worker.model import Article
+from worker.model import Article, IngestOutcome, InputFile
 from worker.normalise.article import normalise
 from worker.readers import read_document
 from worker.store.articles import ArticleStore
-
-# What a caller is told about one input: the store's outcomes, a failure, or (for
-# `enqueue` without --wait) that it was handed to the workers.
-Reported = Literal["created", "updated", "unchanged", "failed", "queued"]
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """One input: its bytes and where they came from."""
-
-    display: str  # the path as the user gave it ("-" for standard input)
-    data: bytes
-    path: str | None = None  # the resolved absolute path, the identity of a URL-less file
-
-
-@dataclass(frozen=True)
-class IngestOutcome:
-    path: str
-    outcome: Reported
-    id: str | None = None
-    error: str | None = None
-    task_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        document = asdict(self)
-        if self.task_id is None:
-            del document["task_id"]
-        return document
 
 
 def ingest_input(

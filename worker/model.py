@@ -32,6 +32,8 @@ EntryChange = Literal["created", "updated", "held_back", "unchanged"]
 RecordOutcome = Literal["created", "updated", "unchanged"]
 # What `ingest --json` and `enqueue --wait --json` report for one record:
 Outcome = Literal["created", "updated", "unchanged", "failed"]
+# ... and `enqueue` without --wait, for an input handed to the workers:
+Reported = Literal["created", "updated", "unchanged", "failed", "queued"]
 # What one poll attempt reports ("skipped": a duplicate claim of the dispatcher):
 PollResult = Literal["ok", "not_modified", "failed", "skipped"]
 # A feed's health:
@@ -163,6 +165,30 @@ def article_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://newsworker.invalid/article.schema.json"
     return schema
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input: its bytes and where they came from."""
+
+    display: str  # the path as the user gave it ("-" for standard input)
+    data: bytes
+    path: str | None = None  # the resolved absolute path, the identity of a URL-less file
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    path: str
+    outcome: Reported
+    id: str | None = None
+    error: str | None = None
+    task_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        document = asdict(self)
+        if self.task_id is None:
+            del document["task_id"]
+        return document
 
 
 class FeedState(BaseModel):

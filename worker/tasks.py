@@ -25,9 +25,9 @@ from celery.signals import beat_init, worker_ready
 
 from worker.celery_app import app
 from worker.errors import NewsworkerError
-from worker.ingest import IngestOutcome, InputFile, ingest_input
+from worker.ingest import ingest_input
 from worker.log import get_logger, step
-from worker.model import PollOutcome
+from worker.model import IngestOutcome, InputFile, PollOutcome
 from worker.polling.feeds_file import parse_feeds_yaml
 from worker.runtime import RETRY, at_task_edge, poller, services
 from worker.settings import Settings, get_settings

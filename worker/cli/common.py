@@ -7,18 +7,17 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import redis
 
 from worker.errors import NewsworkerError
-from worker.ingest import IngestOutcome
-from worker.log import configure_logging
 from worker.redact import redact_text
-from worker.settings import Settings, get_settings, override_settings
-from worker.store.connection import check_connection, check_credentials
-from worker.store.services import Services, open_services
+
+if TYPE_CHECKING:
+    from worker.model import IngestOutcome
+    from worker.settings import Settings
+    from worker.store.services import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +38,8 @@ def reports_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import redis
+
         try:
             return func(*args, **kwargs)
         except (NewsworkerError, redis.RedisError, OSError) as exc:
@@ -55,11 +56,14 @@ def redis_url(settings: Settings) -> Iterator[str]:
     A configured URL (and a separate broker URL) whose credentials are refused fails
     here, in one line, before any command or worker starts using it.
     """
+    from worker.store.connection import check_credentials
+
     if settings.redis_url:
         for url in dict.fromkeys((settings.redis_url, settings.effective_broker_url())):
             check_credentials(url)
         yield settings.redis_url
         return
+    from worker.settings import override_settings
     from worker.store.embedded import embedded_redis
 
     with embedded_redis(settings.data_dir) as url:
@@ -74,6 +78,10 @@ def services() -> Iterator[Services]:
     The connection is checked first, so a wrong password or an unreachable server is
     one line naming the (redacted) URL, not a failure per input.
     """
+    from worker.settings import get_settings
+    from worker.store.connection import check_connection
+    from worker.store.services import open_services
+
     with redis_url(get_settings()) as url:
         svc = open_services(get_settings(), url)
         check_connection(svc.client, url)
@@ -86,6 +94,9 @@ def emit_json(document: Any) -> None:
 
 def quiet_logging(verbose: bool = False) -> None:
     """One-shot commands log warnings only, unless asked; the worker logs every step."""
+    from worker.log import configure_logging
+    from worker.settings import get_settings
+
     configure_logging("INFO" if verbose else "WARNING", get_settings().log_format)
 
 

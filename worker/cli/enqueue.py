@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from celery.result import AsyncResult
 
+from worker.cli.wait import Answer, answers
 from worker.errors import BadInput, NewsworkerError
-from worker.ingest import IngestOutcome
 from worker.inputs.files import STDIN, expand, read_input
+from worker.model import IngestOutcome
 from worker.settings import Settings
 from worker.store.failures import FailureLog
 
@@ -56,21 +56,19 @@ def _collect(
     sent: list[tuple[str, AsyncResult]], timeout: float, progress: Callable[[int, str], Any]
 ) -> list[IngestOutcome]:
     outcomes: list[IngestOutcome] = []
-    deadline = time.monotonic() + timeout
+    waiting = answers(sent, timeout)
     with progress(len(sent), "stored") as bar:
-        for display, result in sent:
-            outcomes.extend(_outcome_of(display, result, max(0.1, deadline - time.monotonic())))
+        for display, answer in waiting:
+            outcomes.extend(_outcomes(display, answer))
             bar.update(1)
     return outcomes
 
 
-def _outcome_of(display: str, result: AsyncResult, timeout: float) -> list[IngestOutcome]:
-    try:
-        value = result.get(timeout=timeout, propagate=False, interval=0.05)
-    except Exception as exc:  # the result backend timed out or went away
-        return [IngestOutcome(display, "failed", error=f"no answer from the workers: {exc}")]
-    if result.failed() or not isinstance(value, list):
-        return [IngestOutcome(display, "failed", error=f"task failed: {value}")]
+def _outcomes(display: str, answer: Answer) -> list[IngestOutcome]:
+    if not answer.answered:
+        return [IngestOutcome(display, "failed", error=answer.no_answer())]
+    if answer.failed or not isinstance(answer.value, list):
+        return [IngestOutcome(display, "failed", error=f"task failed: {answer.value}")]
     return [
         IngestOutcome(
             str(item.get("path") or display),
@@ -78,7 +76,7 @@ def _outcome_of(display: str, result: AsyncResult, timeout: float) -> list[Inges
             item.get("id"),
             item.get("error"),
         )
-        for item in value
+        for item in answer.value
     ]
 
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from worker.cli.common import emit_json, fail, main, quiet_logging, reports_errors, services
 from worker.errors import BadInput
-from worker.model import FeedState
-from worker.polling.feeds_file import parse_opml, to_opml
+
+if TYPE_CHECKING:
+    from worker.cli.wait import Answer
+    from worker.model import FeedState
 
 
 @main.group()
@@ -90,6 +91,8 @@ def feeds_remove(feed: str) -> None:
 @reports_errors
 def feeds_import(opml: Path, as_json: bool) -> None:
     """Register every feed of an OPML file."""
+    from worker.polling.feeds_file import parse_opml
+
     entries = parse_opml(opml.read_bytes(), name=str(opml))
     status = 0
     with services() as svc:
@@ -110,6 +113,8 @@ def feeds_import(opml: Path, as_json: bool) -> None:
 @reports_errors
 def feeds_export() -> None:
     """Every feed as OPML on stdout."""
+    from worker.polling.feeds_file import to_opml
+
     with services() as svc:
         click.echo(to_opml(svc.feeds.all()).decode("utf-8"))
 
@@ -131,6 +136,7 @@ def poll(
     feed_refs: tuple[str, ...], poll_all: bool, wait: bool, timeout: float, as_json: bool
 ) -> None:
     """Poll feeds now, outside the schedule."""
+    from worker.cli.wait import answers
     from worker.tasks import poll_feed
 
     if bool(feed_refs) == poll_all:
@@ -147,24 +153,19 @@ def poll(
                 _print_poll({"feed": state.id, "url": state.url, "task_id": result.id}, as_json)
             return
         status = 0
-        deadline = time.monotonic() + timeout
-        for state, result in sent:
-            outcome = _outcome(state, result, max(0.1, deadline - time.monotonic()))
+        for state, answer in answers(sent, timeout):
+            outcome = _outcome(state, answer)
             status |= outcome["outcome"] == "failed"
             _print_poll(outcome, as_json)
     sys.exit(status)
 
 
-def _outcome(state: FeedState, result: Any, timeout: float) -> dict[str, Any]:
-    try:
-        value = result.get(timeout=timeout, propagate=False, interval=0.05)
-    except Exception as exc:  # the result backend timed out or went away
-        value = exc
-    if isinstance(value, dict):
-        return value
+def _outcome(state: FeedState, answer: Answer) -> dict[str, Any]:
+    if isinstance(answer.value, dict):
+        return answer.value
     return {
         "feed": state.id, "url": state.url, "outcome": "failed", "http_status": None,
-        "new": 0, "updated": 0, "unchanged": 0, "error": f"no answer from the workers: {value}",
+        "new": 0, "updated": 0, "unchanged": 0, "error": answer.no_answer(),
     }  # fmt: skip
 
 

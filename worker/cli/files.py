@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,11 +18,10 @@ from worker.cli.common import (
     services,
 )
 from worker.errors import NewsworkerError
-from worker.ingest import IngestOutcome, ingest_input
-from worker.inputs.files import expand, read_input
-from worker.log import get_logger
-from worker.settings import get_settings
-from worker.store.services import Services
+
+if TYPE_CHECKING:
+    from worker.model import IngestOutcome
+    from worker.store.services import Services
 
 
 @main.command()
@@ -39,6 +39,12 @@ def ingest(paths: tuple[str, ...], as_json: bool, verbose: bool) -> None:
 
 def _ingest_each(svc: Services, paths: tuple[str, ...]) -> Iterator[IngestOutcome]:
     """Outcomes input by input, so each is reported as soon as it is known."""
+    from worker.ingest import ingest_input
+    from worker.inputs.files import expand, read_input
+    from worker.log import get_logger
+    from worker.model import IngestOutcome
+    from worker.settings import get_settings
+
     settings = get_settings()
     log = get_logger("newsworker.ingest")
     refs = expand(paths)
@@ -62,6 +68,7 @@ def _ingest_each(svc: Services, paths: tuple[str, ...]) -> Iterator[IngestOutcom
 def enqueue(paths: tuple[str, ...], wait: bool, timeout: float, as_json: bool) -> None:
     """Send files to the workers; their bytes travel in the task message."""
     from worker.cli.enqueue import enqueue_paths
+    from worker.settings import get_settings
 
     quiet_logging()
     with services():

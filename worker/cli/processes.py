@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from worker.cli.common import main, redis_url, reports_errors
-from worker.log import configure_logging
-from worker.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from worker.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +39,9 @@ def celery_argv(
 
 
 def _start(argv_for: Callable[[Settings], list[str]]) -> None:
+    from worker.log import configure_logging
+    from worker.settings import get_settings
+
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with redis_url(settings):

@@ -19,7 +19,6 @@ from worker.cli.common import (
     reports_errors,
     services,
 )
-from worker.settings import get_settings
 
 
 @main.group()
@@ -82,6 +81,7 @@ def _human_article(doc: dict[str, Any]) -> str:
 def status(as_json: bool) -> None:
     """Queues, workers, feed health, counts and memory."""
     from worker.cli.status import collect_status
+    from worker.settings import get_settings
 
     with services() as svc:
         document = collect_status(get_settings(), svc)
@@ -124,6 +124,7 @@ def failed_retry(failure_id: str | None, retry_all: bool, wait: bool, as_json: b
     cannot be read (or came from standard input) stays, with the reason reported.
     """
     from worker.cli.enqueue import retry_failures
+    from worker.settings import get_settings
 
     if bool(failure_id) == retry_all:
         raise click.UsageError("give one failure ID or --all")

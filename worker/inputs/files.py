@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from worker.errors import BadInput, FetchError
-from worker.ingest import InputFile
+from worker.model import InputFile
 from worker.settings import get_settings
 
 STDIN = "-"

@@ -145,3 +145,20 @@ def test_embedded_redis_when_none_is_configured(cli: Cli, tmp_path: Path) -> Non
     # The data survived the stop: the second run finds the record again.
     code, lines = local.json_lines("ingest", str(SEED), "--json")
     assert lines[0]["outcome"] == "unchanged"
+
+
+def test_articles_get_by_url_or_content_hash(cli: Cli, tmp_path: Path) -> None:
+    """The URL and content-hash indexes answer `articles get`; an unknown URL does not."""
+    page = tmp_path / "page.md"
+    page.write_text("---\ntitle: Indexed\nurl: HTTPS://News.Example/a?utm_source=x\n---\n\nBody.\n")
+    code, [line] = cli.json_lines("ingest", str(page), "--json")
+    assert code == 0
+    by_id = cli.run("articles", "get", line["id"], "--json").stdout
+    record = json.loads(by_id)
+    assert record["url"] == "https://news.example/a"
+    for ref in ("https://news.example/a", "HTTPS://News.Example/a?utm_source=x",
+                record["content_hash"]):  # fmt: skip
+        assert cli.run("articles", "get", ref, "--json").stdout == by_id
+    missing = cli.run("articles", "get", "https://news.example/b", "--json")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert "no article with id https://news.example/b" in missing.stderr

@@ -8,6 +8,7 @@ from worker.redact import redact_url
 from worker.settings import Settings
 from worker.store.connection import check_connection, connect
 from worker.store.feeds import FeedRegistry
+from worker.store.keys import Keys
 from worker.store.services import Services
 
 
@@ -20,8 +21,7 @@ def collect_status(
     broker_url = settings.effective_broker_url()
     broker = connect(broker_url)
     check_connection(broker, broker_url)
-    # kombu prefixes the queue list with the global key prefix.
-    queue_length = int(broker.llen(f"{settings.key_prefix}{settings.queue}"))
+    queue_length = int(broker.llen(Keys(settings.key_prefix).queue(settings.queue)))
     replies = app.control.ping(timeout=ping_timeout) or []
     workers = sorted(name for reply in replies for name in reply)
     memory = client.info("memory")

@@ -31,9 +31,10 @@ def articles() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @reports_errors
 def articles_get(article_id: str, as_json: bool) -> None:
-    """One record (with --json, exactly what Redis holds)."""
+    """One record by id, URL or content hash (with --json, exactly what Redis holds)."""
     with services() as svc:
-        raw = svc.store.get_json(article_id)
+        found = svc.store.resolve(article_id)
+        raw = svc.store.get_json(found) if found else None
     if raw is None:
         fail(f"no article with id {article_id}")
         sys.exit(1)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import FEEDS, check_record, read_expected, read_feed_file, table_inputs
+from worker.readers import read_feed
 
 
 @pytest.mark.parametrize("feed", table_inputs(FEEDS), ids=lambda p: p.name)
@@ -27,3 +28,18 @@ def test_feed_file(feed: Path) -> None:
     assert [a.title for a in articles] == [e["title"] for e in expected["entries"]]
     for article, want in zip(articles, expected["entries"], strict=True):
         check_record(article, want)
+
+
+def test_header_names_are_matched_in_any_case() -> None:
+    """`Content-Type` as a server spells it counts like `content-type` (its charset too)."""
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>"
+        "<item><title>Caf\u00e9 cr\u00e8me</title><link>https://a.example/1</link></item>"
+        "</channel></rss>"
+    ).encode("latin-1")
+    for name in ("content-type", "Content-Type", "CONTENT-TYPE"):
+        polled = read_feed(
+            body, url="https://feeds.example/x", headers={name: "text/xml; charset=ISO-8859-1"}
+        )
+        assert polled.warning is None, name
+        assert [d.title for d in polled.drafts] == ["Caf\u00e9 cr\u00e8me"], name

@@ -78,7 +78,7 @@ def _ttl(feed: Any) -> float | None:
 
 def _parse(data: bytes, name: str, headers: Mapping[str, str] | None) -> Any:
     wanted = ("content-type", "content-location", "content-language")
-    picked = {k: v for k, v in (headers or {}).items() if k.lower() in wanted} or None
+    picked = {k.lower(): v for k, v in (headers or {}).items() if k.lower() in wanted} or None
     xmlguard.check_markup(data, name=name)
     data = xmlrepair.mend(data)
     try:

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from tests.support import Cli
 from worker.celery_app import build_config
 from worker.log import configure_logging, get_logger, step
 from worker.settings import Settings
@@ -84,3 +85,20 @@ def test_console_output_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     assert "celery says hello" in text
     with pytest.raises(ValueError):
         json.loads(text.splitlines()[0])
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        ("NEWSWORKER_VISIBILITY_TIMEOUT", "5", "Input should be greater than 10"),
+        ("NEWSWORKER_LOG_FORMAT", "xml", "Input should be 'auto', 'json' or 'console'"),
+    ],
+)
+@pytest.mark.parametrize("command", [["status"], ["feeds", "list"], ["worker"]])
+def test_a_bad_setting_is_one_line_naming_it(
+    cli: Cli, command: list[str], variable: str, value: str, complaint: str
+) -> None:
+    done = Cli(cli.env | {variable: value}, cli.cwd).run(*command, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == f"newsworker: invalid setting {variable}: {complaint}\n"
+    assert done.stdout == ""

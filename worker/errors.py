@@ -16,6 +16,10 @@ class ParseError(BadInput):
     """The bytes decoded but their structure could not be read as the claimed format."""
 
 
+class ConfigError(NewsworkerError):
+    """A setting has a value it cannot take; the message names the variable."""
+
+
 class FetchError(NewsworkerError):
     """Bytes could not be obtained (missing file, network failure). May be transient."""
 

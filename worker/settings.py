@@ -6,10 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from worker.errors import StorageError
+from worker.errors import ConfigError, StorageError
 
 
 class Settings(BaseSettings):
@@ -71,8 +71,19 @@ _overrides: dict[str, object] = {}
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once (plus any override set before first use)."""
-    return Settings(**_overrides)  # type: ignore[arg-type]
+    """The process-wide settings, read once (plus any override set before first use).
+
+    A value a setting cannot take is a ConfigError naming the variable, so every
+    command fails in one line instead of a traceback.
+    """
+    try:
+        return Settings(**_overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"NEWSWORKER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"invalid setting {problems}") from None
 
 
 def override_settings(**values: object) -> Settings:

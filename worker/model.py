@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from worker.normalise.dates import format_utc
+from worker.normalise.dates import format_utc, rfc3339
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -49,6 +49,8 @@ def utc_instant(value: datetime) -> datetime:
 
 
 def _rfc3339(value: datetime) -> str:
+    if value.tzinfo is UTC and not value.microsecond:  # as validated: no conversion
+        return rfc3339(value)
     text = format_utc(value)
     if text is None:  # outside years 1..9999 once in UTC: never stored
         raise ValueError(f"instant out of range: {value!r}")

@@ -47,6 +47,13 @@ _DEFAULT_B = datetime(2001, 2, 2)
 
 def to_rfc3339_utc(value: str | datetime | date | time.struct_time | None) -> str | None:
     """`value` as "YYYY-MM-DDTHH:MM:SSZ" in UTC, or None when it is not a full date."""
+    utc = to_utc(value)
+    return None if utc is None else rfc3339(utc)
+
+
+def to_utc(value: str | datetime | date | time.struct_time | None) -> datetime | None:
+    """`value` as an aware UTC datetime in whole seconds, or None when it is not a
+    full date (or falls outside years 1 to 9999 once in UTC)."""
     if value is None:
         return None
     if isinstance(value, time.struct_time):
@@ -57,13 +64,7 @@ def to_rfc3339_utc(value: str | datetime | date | time.struct_time | None) -> st
         parsed = datetime(value.year, value.month, value.day)
     else:
         parsed = parse_date(value)
-    return None if parsed is None else format_utc(parsed)
-
-
-def to_utc(value: str | datetime | date | time.struct_time | None) -> datetime | None:
-    """`value` as an aware UTC datetime in whole seconds, or None (see `to_rfc3339_utc`)."""
-    text = to_rfc3339_utc(value)
-    return None if text is None else datetime.fromisoformat(text)
+    return None if parsed is None else _as_utc(parsed)
 
 
 def parse_date(value: str) -> datetime | None:
@@ -90,12 +91,22 @@ def dateline(line: str) -> str | None:
 
 def format_utc(value: datetime) -> str | None:
     """RFC 3339 with a "Z"; naive datetimes are UTC. None when out of range."""
+    utc = _as_utc(value)
+    return None if utc is None else rfc3339(utc)
+
+
+def _as_utc(value: datetime) -> datetime | None:
     try:
         utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
     if utc.utcoffset() != timedelta(0):  # a broken tzinfo
         return None
+    return utc.replace(microsecond=0)
+
+
+def rfc3339(utc: datetime) -> str:
+    """An aware UTC datetime as "YYYY-MM-DDTHH:MM:SSZ" (no check: see `format_utc`)."""
     return (
         f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
         f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"

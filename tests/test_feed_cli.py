@@ -53,6 +53,8 @@ def test_add_poll_list_show(celery_worker: Worker, httpserver: HTTPServer) -> No
 
     human = cli.run("feeds", "list")
     assert "STATUS" in human.stdout and url in human.stdout
+    polled = cli.json_lines("feeds", "show", feed["id"], "--json")[1][0]
+    assert f"{polled['last_polled_at']}  {polled['next_poll_at']}  {url}" in human.stdout
 
     status = json.loads(cli.run("status", "--json").stdout)
     assert status["feeds"]["total"] >= 1

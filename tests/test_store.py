@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -169,3 +170,30 @@ def test_retention_keeps_a_record_still_being_updated(rclient: redis.Redis, pref
     store.upsert_many([make_article(body="Revised recently.")], now=NOW - timedelta(days=1))
     assert store.purge_modified_before(NOW - timedelta(days=90)) == 0
     assert store.get_json("a1") is not None
+
+
+def test_retention_clears_the_indexes_of_a_record_it_cannot_validate(
+    rclient: redis.Redis, prefix: str
+) -> None:
+    """A record a newer schema wrote (an extra field) still names its index entries."""
+    store = ArticleStore(rclient, prefix=prefix)
+    store.upsert_many(
+        [make_article("future", url="https://example.com/f")], now=NOW - timedelta(days=100)
+    )
+    key = f"{prefix}article:future"
+    rclient.set(key, json.dumps(json.loads(rclient.get(key)) | {"added_later": 1}))
+    assert store.purge_modified_before(NOW - timedelta(days=90)) == 1
+    assert rclient.get(key) is None
+    assert rclient.hgetall(f"{prefix}idx:url") == {}
+    assert rclient.hgetall(f"{prefix}idx:hash") == {}
+    assert rclient.zrange(f"{prefix}idx:source:file:Example", 0, -1) == []
+    assert rclient.zrange(f"{prefix}idx:time", 0, -1) == []
+
+
+def test_retention_removes_a_value_that_is_not_json(rclient: redis.Redis, prefix: str) -> None:
+    store = ArticleStore(rclient, prefix=prefix)
+    store.upsert_many([make_article("junk")], now=NOW - timedelta(days=100))
+    rclient.set(f"{prefix}article:junk", "not json")
+    assert store.purge_modified_before(NOW - timedelta(days=90)) == 1
+    assert rclient.get(f"{prefix}article:junk") is None
+    assert rclient.zrange(f"{prefix}idx:modified", 0, -1) == []

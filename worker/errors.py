@@ -46,3 +46,14 @@ class HTTPStatusError(FetchError):
 
 class Gone(HTTPStatusError):
     """410 Gone: the feed is retired; it is disabled, not retried."""
+
+
+def is_time_limit(exc: BaseException) -> bool:
+    """The worker's soft time limit, raised wherever the task happens to be.
+
+    Never an input's fault: a broad `except Exception` that turns library errors
+    into a bad input re-raises it, so the task edge gives the task up.
+    """
+    from billiard.exceptions import SoftTimeLimitExceeded  # only when handling an error
+
+    return isinstance(exc, SoftTimeLimitExceeded)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from worker.errors import BadInput, NewsworkerError
+from worker.errors import BadInput, NewsworkerError, is_time_limit
 from worker.log import step
 from worker.model import Article, IngestOutcome, InputFile
 from worker.normalise.article import normalise
@@ -32,6 +32,8 @@ def ingest_input(
     except BadInput as exc:
         return [IngestOutcome(item.display, "failed", error=str(exc))]
     except Exception as exc:  # a reader bug must cost this input only, never the batch
+        if is_time_limit(exc):
+            raise
         log.exception("parse_crashed", input=item.display)
         return [IngestOutcome(item.display, "failed", error=f"internal error in parsing: {exc!r}")]
 
@@ -44,6 +46,8 @@ def ingest_input(
             except NewsworkerError as exc:
                 failed.append(IngestOutcome(item.display, "failed", error=str(exc)))
             except Exception as exc:  # as above: one bad entry never costs the others
+                if is_time_limit(exc):
+                    raise
                 log.exception("normalise_crashed", input=item.display)
                 error = f"internal error in normalising: {exc!r}"
                 failed.append(IngestOutcome(item.display, "failed", error=error))

@@ -122,17 +122,19 @@ def count_delivery(task: Task) -> int | None:
     return count if count > MAX_DELIVERIES else None
 
 
-def at_task_edge(task: Task, work: Callable[[], T], give_up: Callable[[str], T]) -> T:
-    """Run `work`, or `give_up(reason)` when this message cannot finish.
+def at_task_edge(task: Task, work: Callable[[], T], give_up: Callable[[str, str], T]) -> T:
+    """Run `work`, or `give_up(reason, error_type)` when this message cannot finish.
 
-    The same for every task: past `MAX_DELIVERIES`, or at the soft time limit.
+    The same for every task: past `MAX_DELIVERIES`, or at the soft time limit
+    (wherever it strikes, the delivery count included).
     """
-    deliveries = count_delivery(task)
-    if deliveries is not None:
-        return give_up(f"given up after {deliveries} deliveries: the worker died or hung on it")
     try:
+        deliveries = count_delivery(task)
+        if deliveries is not None:
+            reason = f"given up after {deliveries} deliveries: the worker died or hung on it"
+            return give_up(reason, "TooManyDeliveries")
         return work()
-    except SoftTimeLimitExceeded:
+    except SoftTimeLimitExceeded as exc:
         limit = task.app.conf.task_soft_time_limit
         get_logger("newsworker.tasks").warning("time_limit", seconds=limit)
-        return give_up(f"stopped at the {limit} s time limit")
+        return give_up(f"stopped at the {limit} s time limit", type(exc).__name__)

@@ -71,23 +71,35 @@ def ingest_file(self: Task, payload: dict[str, Any]) -> list[dict[str, Any]]:
     display = str(payload.get("display") or payload.get("path") or "?")
     with structlog.contextvars.bound_contextvars(task_id=self.request.id, input=display):
         now = datetime.now(UTC)
-        outcomes = at_task_edge(
-            self,
-            lambda: _ingest_payload(payload, display, now),
-            lambda reason: [IngestOutcome(display, "failed", error=reason)],
+
+        def work() -> list[dict[str, Any]]:
+            outcomes = _ingest_payload(payload, display, now)
+            return _settle(self, payload, outcomes, "BadInput", now)
+
+        def give_up(reason: str, error_type: str) -> list[dict[str, Any]]:
+            outcomes = [IngestOutcome(display, "failed", error=reason)]
+            return _settle(self, payload, outcomes, error_type, now)
+
+        return at_task_edge(self, work, give_up)
+
+
+def _settle(
+    task: Task, payload: dict[str, Any], outcomes: list[IngestOutcome], error_type: str,
+    now: datetime,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Dead letters for the failed outcomes; an input stored at last loses its old one."""
+    failures = [o for o in outcomes if o.outcome == "failed"]
+    for outcome in failures:
+        services().failures.record(
+            input=_input_name(payload),
+            reason=outcome.error or "failed",
+            error_type=error_type,
+            now=now,
+            task_id=task.request.id,
         )
-        failures = [o for o in outcomes if o.outcome == "failed"]
-        for outcome in failures:
-            services().failures.record(
-                input=_input_name(payload),
-                reason=outcome.error or "failed",
-                error_type="BadInput",
-                now=now,
-                task_id=self.request.id,
-            )
-        if not failures:
-            services().failures.resolve(_input_name(payload))
-        return [o.to_dict() for o in outcomes]
+    if not failures:
+        services().failures.resolve(_input_name(payload))
+    return [o.to_dict() for o in outcomes]
 
 
 def _ingest_payload(payload: dict[str, Any], display: str, now: datetime) -> list[IngestOutcome]:
@@ -133,7 +145,7 @@ def poll_feed(self: Task, feed_id: str, claimed_at: float | None = None) -> dict
     claimed = datetime.fromtimestamp(claimed_at, UTC) if claimed_at is not None else None
     with structlog.contextvars.bound_contextvars(task_id=self.request.id, feed=feed_id):
 
-        def give_up(reason: str) -> PollOutcome:
+        def give_up(reason: str, _error_type: str) -> PollOutcome:
             return poller().give_up(feed_id, reason, now=datetime.now(UTC))
 
         outcome = at_task_edge(

@@ -51,11 +51,13 @@ def feeds_list(as_json: bool) -> None:
         return
     header = f"{'ID':<12}  {'STATUS':<8}  {'HTTP':>4}  {'ENTRIES':>7}  {'ERRORS':>6}  "
     click.echo(header + f"{'LAST POLL':<20}  {'NEXT POLL':<20}  URL")
-    for s in states:
+    for state in states:
+        s = state.public()  # instants as RFC 3339 text
         click.echo(
-            f"{s.id:<12}  {s.status:<8}  {s.last_status or '-':>4}  {s.entries_total:>7}  "
-            f"{s.error_count:>6}  {s.last_polled_at or '-':<20}  {s.next_poll_at or '-':<20}  "
-            f"{s.url}" + (f"\n{'':<12}  last error: {s.last_error}" if s.last_error else "")
+            f"{s['id']:<12}  {s['status']:<8}  {s['last_status'] or '-':>4}  "
+            f"{s['entries_total']:>7}  {s['error_count']:>6}  {s['last_polled_at'] or '-':<20}  "
+            f"{s['next_poll_at'] or '-':<20}  {s['url']}"
+            + (f"\n{'':<12}  last error: {s['last_error']}" if s["last_error"] else "")
         )
 
 

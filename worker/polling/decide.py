@@ -107,7 +107,7 @@ class Defaults:
 class FeedDecision:
     state: FeedState  # the state after this attempt
     fields: tuple[str, ...]  # the fields of `state` to write; none: only move `due`
-    due: datetime | None  # the next poll; None: never again (disabled)
+    due: datetime | None  # the next poll, exact (`next_poll_at` is in whole seconds); None: never
     outcome: PollOutcome
 
 
@@ -171,7 +171,7 @@ def _succeeded(
     times = sorted(known)[-RECENT_ENTRY_TIMES:]
     ttl = parsed.ttl if parsed else state.ttl
     hints = response_hints(response.headers, now, ttl)
-    when = utc_instant(next_after_success(now, times, hints, policy_for(state, defaults), rng))
+    when = next_after_success(now, times, hints, policy_for(state, defaults), rng)
     # A 304 may omit the validators: keep the ones it answered to.
     kept = response.not_modified
     update: dict[str, Any] = {
@@ -183,7 +183,7 @@ def _succeeded(
         "error_count": 0,
         "last_error": None,
         "last_polled_at": utc_instant(now),
-        "next_poll_at": when,
+        "next_poll_at": utc_instant(when),
         "body_hash": response.body_hash or state.body_hash,
         "entry_times": times,
         "entries_total": state.entries_total + (parsed.new if parsed else 0),
@@ -220,9 +220,10 @@ def _failed(
         update.update(status="disabled", next_poll_at=None)
     else:
         hints = Hints(retry_after=failed.retry_after)
-        when = utc_instant(next_after_error(now, errors, hints, policy, rng))
+        when = next_after_error(now, errors, hints, policy, rng)
         update.update(
-            status="broken" if errors >= policy.broken_after else "error", next_poll_at=when
+            status="broken" if errors >= policy.broken_after else "error",
+            next_poll_at=utc_instant(when),
         )
     outcome = PollOutcome(state.id, state.url, "failed", failed.http_status, error=failed.error)
     return FeedDecision(state.model_copy(update=update), tuple(update), when, outcome)

@@ -8,6 +8,7 @@ the caller, except Redis failures, which are transient.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 from dataclasses import dataclass
@@ -16,9 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
-from celery.exceptions import SoftTimeLimitExceeded
 
-from worker.errors import BadInput, FetchError, Gone, HTTPStatusError
+from worker.errors import BadInput, FetchError, Gone, HTTPStatusError, is_time_limit
 from worker.inputs.fetch import Fetcher, FetchResult
 from worker.log import step
 from worker.model import Article, FeedState, PollOutcome
@@ -107,9 +107,9 @@ class Poller:
             articles = self._normalise(state, feed, now)
         except BadInput as exc:
             return Failed(str(exc), http_status=result.status)
-        except SoftTimeLimitExceeded:
-            raise
         except Exception as exc:  # a parser bug is an error on this feed, not a lost poll
+            if is_time_limit(exc):
+                raise
             self.log.exception("parse_crashed", feed=state.id)
             return Failed(f"internal error in parsing: {exc!r}", http_status=result.status)
         return self._store(state, response, feed, articles, now)
@@ -184,11 +184,16 @@ class Poller:
 
     def _apply(self, state: FeedState, attempt: Attempt, now: datetime) -> PollOutcome:
         """Decide what the attempt makes of the feed, and save that."""
+        decide = functools.partial(decide_feed, now=now, rng=self.rng, defaults=self.defaults)
+        if isinstance(attempt, HostBusy):  # no step: only the due time moves, a little
+            decision = decide(state, attempt)
+            self._save(decision)
+            return decision.outcome
         with step(self.log, "schedule", feed=state.id) as info:
-            decision = decide_feed(state, attempt, now=now, rng=self.rng, defaults=self.defaults)
+            decision = decide(state, attempt)
             self._save(decision)
             new = decision.state
-            due = format_utc(decision.due) if decision.due else None
+            due = format_utc(new.next_poll_at) if new.next_poll_at else None
             info.update(status=new.status, next_poll_at=due)
             if isinstance(attempt, Failed):
                 info["error_count"] = new.error_count

@@ -22,7 +22,7 @@ from typing import Any
 
 import feedparser
 
-from worker.errors import ParseError
+from worker.errors import ParseError, is_time_limit
 from worker.model import Draft, RawAuthor
 from worker.normalise.dates import to_rfc3339_utc
 from worker.normalise.text import clean_body, html_to_text, to_plain
@@ -92,6 +92,8 @@ def _parse(data: bytes, name: str, headers: Mapping[str, str] | None) -> Any:
     # feedparser runs several parsers (expat, its loose sgmllib fallback, date
     # handlers), each with its own exception types: any escape means unreadable.
     except Exception as exc:
+        if is_time_limit(exc):
+            raise
         raise ParseError(f"{name}: not a readable feed: {exc}") from exc
 
 

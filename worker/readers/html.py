@@ -21,7 +21,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from worker.errors import BadInput, ParseError
+from worker.errors import BadInput, ParseError, is_time_limit
 from worker.model import Draft
 from worker.normalise.bylines import read_byline, split_byline
 from worker.normalise.dates import dateline
@@ -136,7 +136,9 @@ def _extract(text: str) -> Any:
     # trafilatura chains lxml, htmldate, courlan and justext, each with its own
     # exception types; a failure of any of them means "no main text", and the
     # whole-page fallback still applies.
-    except Exception:
+    except Exception as exc:
+        if is_time_limit(exc):
+            raise
         return None
 
 

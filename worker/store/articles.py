@@ -20,6 +20,7 @@ never exists without its indexes and event.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -29,7 +30,7 @@ from typing import cast
 import redis
 
 from worker.errors import StorageError
-from worker.model import Article
+from worker.model import Article, Source
 from worker.normalise.urls import canonical_url
 from worker.polling.revisions import RevisionPolicy
 from worker.store.changes import EntryDecision, decide_entry
@@ -209,13 +210,11 @@ class ArticleStore:
         raws = cast(list[str | None], self.client.mget([keys.article(i) for i in ids]))
         pipe = self.client.pipeline(transaction=False)
         for article_id, raw in zip(ids, raws, strict=True):
-            record = _parse_or_none(raw)
-            source = keys.by_source(record.source) if record else keys.by_modified
+            url, digest, source = _index_entries(raw)
             self._purge(
                 keys=[keys.article(article_id), keys.by_time, keys.by_modified, keys.by_url,
-                      keys.by_hash, source],
-                args=[article_id, _sha1(raw) if record and raw else "", cutoff,
-                      (record.url or "") if record else "", record.content_hash if record else ""],
+                      keys.by_hash, keys.by_source(source) if source else keys.by_modified],
+                args=[article_id, _sha1(raw) if raw is not None else "", cutoff, url, digest],
                 client=pipe,
             )  # fmt: skip
         return sum(int(n) for n in pipe.execute()), len(ids)
@@ -267,6 +266,30 @@ def _original(batch: list[tuple[int, Article]], index: int) -> Article:
 
 def _sha1(value: str) -> str:
     return hashlib.sha1(value.encode("utf-8")).hexdigest()
+
+
+def _index_entries(raw: str | None) -> tuple[str, str, Source | None]:
+    """(url, content hash, source) of a stored value, as far as it can be read.
+
+    A value that is JSON but not a valid record (written by a newer schema, say)
+    still names the index entries it has.
+    """
+    try:
+        doc = json.loads(raw) if raw is not None else None
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        return "", "", None
+    url, digest = doc.get("url"), doc.get("content_hash")
+    try:
+        source: Source | None = Source.model_validate(doc.get("source"))
+    except ValueError:
+        source = None
+    return (
+        (url if isinstance(url, str) else ""),
+        (digest if isinstance(digest, str) else ""),
+        source,
+    )
 
 
 def _parse_or_none(raw: str | None) -> Article | None:

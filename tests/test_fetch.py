@@ -25,7 +25,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.support import NOW, rss_document
+from tests.documents import NOW, rss_document
 from worker import __version__
 from worker.errors import BlockedAddress, FetchError, Gone, HTTPStatusError
 from worker.inputs.addresses import refusal

@@ -29,7 +29,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from tests.support import FEED_URL, NOW, ingest, rss_document, rss_item
+from tests.documents import FEED_URL, NOW, ingest, rss_document, rss_item
 from worker.errors import BadInput, FetchError, NewsworkerError, ParseError
 from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.inputs.files import InputRef, expand, read_input

@@ -12,8 +12,9 @@ import redis
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.support import FEEDS, Cli, RedisServer, rss_document, rss_item, serve_feed
-from tests.support import POLL_NOW as NOW
+from tests.documents import FEEDS, rss_document, rss_item, serve_feed
+from tests.documents import POLL_NOW as NOW
+from tests.support import Cli, RedisServer
 from worker.inputs.fetch import Fetcher
 from worker.log import get_logger
 from worker.model import Article

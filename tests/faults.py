@@ -1,5 +1,6 @@
 """Parts of the fault suite alone: a TCP proxy that breaks the network on demand, and
-the accounting of inputs. The processes and inputs it starts from are in support.py.
+the accounting of inputs. The processes and inputs it starts from are in support.py
+and documents.py.
 
 Every fault test pushes a known set of inputs, injects its fault, and then checks
 that each input ended as exactly one stored record or one dead letter, with its

@@ -14,7 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.support import FEEDS, expected_path, read_feed_file, table_inputs
+from tests.documents import FEEDS, expected_path, read_feed_file, table_inputs
 
 CASES = Path(__file__).parent / "cases"
 # Left out of a feed's draft: constants, a digest no one can check by eye, and the

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import FEEDS, NOW, ingest, rss_document, rss_item
+from tests.documents import FEEDS, NOW, ingest, rss_document, rss_item
 from worker.errors import BadInput, ParseError
 from worker.normalise.article import normalise
 from worker.readers import read_document, read_feed

@@ -3,7 +3,7 @@
 The expected file holds a subset of the record's fields (compared exactly; for
 `source`, only the keys given) plus checks on long text:
 `body_startswith`, `body_endswith`, `body_excludes` (list), `body_paragraphs`
-(count) and `author_names` (tests/support.py, `check_record`). A list in the
+(count) and `author_names` (tests/documents.py, `check_record`). A list in the
 expected file means one record per entry, in order. Adding a case is adding two
 files; byte-level variants (CRLF, BOM, legacy encodings) are written by
 tests/make_cases.py.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import NOW, TESTS, check_record, ingest, read_expected, table_inputs
+from tests.documents import NOW, TESTS, check_record, ingest, read_expected, table_inputs
 from worker.model import Article
 from worker.normalise.article import normalise
 from worker.readers import read_document

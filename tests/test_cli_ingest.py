@@ -7,7 +7,8 @@ from pathlib import Path
 
 import redis
 
-from tests.support import SEED, Cli, process_running
+from tests.documents import SEED
+from tests.support import Cli, process_running
 
 
 def test_seed_created_then_unchanged_and_get_matches_redis(cli: Cli, rclient: redis.Redis) -> None:

@@ -14,7 +14,8 @@ import sys
 import click
 import pytest
 
-from tests.support import SEED, Cli
+from tests.documents import SEED
+from tests.support import Cli
 from worker.cli import main
 
 # What reading and parsing articles and feeds needs, and nothing else does.

@@ -15,7 +15,8 @@ import redis
 from celery import Celery
 from celery.result import AsyncResult
 
-from tests.support import SEED, Worker
+from tests.documents import SEED
+from tests.support import Worker
 from worker.celery_app import build_config
 from worker.settings import Settings
 

@@ -19,6 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.documents import feed_document, write_articles
 from tests.faults import Account, FaultyProxy, account, record, wait_for
 from tests.support import (
     Cli,
@@ -26,10 +27,8 @@ from tests.support import (
     RedisProcess,
     base_env,
     beat_process,
-    feed_document,
     wait_ready,
     worker_process,
-    write_articles,
 )
 
 pytestmark = pytest.mark.slow

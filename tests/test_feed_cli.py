@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from tests.support import FEEDS, Worker, serve_feed
+from tests.documents import FEEDS, serve_feed
+from tests.support import Worker
 
 FEED_FIELDS = {
     "id", "url", "name", "status", "last_status", "etag", "last_modified", "error_count",

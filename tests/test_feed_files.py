@@ -2,7 +2,7 @@
 <name>.expected.json.
 
 The feed is read as if fetched from https://feeds.example/<name>, with the
-Content-Type the tests' HTTP server sends (tests/support.py, `read_feed_file`).
+Content-Type the tests' HTTP server sends (tests/documents.py, `read_feed_file`).
 The expected file holds what the document says of itself (`ttl` in seconds, the
 `warning` of a malformed document whose entries were recovered) and `entries`:
 one record per entry, in order, checked like tests/cases/ (`check_record`: the
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import FEEDS, check_record, read_expected, read_feed_file, table_inputs
+from tests.documents import FEEDS, check_record, read_expected, read_feed_file, table_inputs
 from worker.readers import read_feed
 
 

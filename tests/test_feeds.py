@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import redis
 
-from tests.support import POLL_NOW as NOW
+from tests.documents import POLL_NOW as NOW
 from worker.errors import BadInput
 from worker.normalise.dates import format_utc
 from worker.polling.feeds_file import parse_feeds_yaml, parse_opml, to_opml

@@ -1,99 +1,28 @@
-"""worker.inputs.fetch against a local server on 127.0.0.1 that misbehaves on demand.
+"""worker.inputs.fetch against a local server on 127.0.0.1 that misbehaves on demand:
+requests and validators, redirects, error statuses, cookies, TLS and keep-alive.
 
-Nothing leaves the machine: hostnames other than 127.0.0.1 go through an injected
-resolver, and blocked addresses are refused before any connection is attempted.
+Size, time and compression caps are in tests/test_fetch_limits.py, the address
+policy in tests/test_addresses.py. Nothing leaves the machine: hostnames other than
+127.0.0.1 go through an injected resolver (tests/fetching.py).
 """
 
 from __future__ import annotations
 
-import gzip
 import shutil
 import socket
 import ssl
 import subprocess
-import threading
-import time
-import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-import brotli
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
-from tests.support import NOW, rss_document
+from tests.fetching import FEED, Make, raw_server, resolver_for
 from worker import __version__
 from worker.errors import BlockedAddress, FetchError, Gone, HTTPStatusError
-from worker.inputs.addresses import refusal
-from worker.inputs.fetch import FetchConfig, Fetcher
-from worker.polling.hints import freshness_hints, parse_retry_after
-
-FEED = rss_document(title="t")
-MB = 1024 * 1024
-
-
-Make = Callable[..., Fetcher]
-
-
-@pytest.fixture
-def make() -> Iterator[Make]:
-    """Fetchers for the test (loopback allowed unless told otherwise), closed afterwards."""
-    made: list[Fetcher] = []
-
-    def build(resolver: Callable[[str, int], list[str]] | None = None, **config: object) -> Fetcher:
-        options: dict[str, object] = {"allow_private_networks": True, "total_timeout": 5.0}
-        options.update(config)
-        made.append(Fetcher(FetchConfig(**options), resolver=resolver))  # type: ignore[arg-type]
-        return made[-1]
-
-    yield build
-    for f in made:
-        f.close()
-
-
-@pytest.fixture
-def fetcher(make: Make) -> Fetcher:
-    return make()
-
-
-def resolver_for(table: dict[str, list[str]]) -> Callable[[str, int], list[str]]:
-    def resolve(host: str, port: int) -> list[str]:
-        if host == "127.0.0.1":  # the test server itself
-            return [host]
-        if host not in table:
-            raise socket.gaierror(f"unknown test host {host}")
-        return table[host]
-
-    return resolve
-
-
-@contextmanager
-def raw_server(respond: Callable[[socket.socket], None]) -> Iterator[str]:
-    """A one-connection server for what werkzeug will not send (lying headers, endless chunks)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        try:
-            conn, _ = listener.accept()
-            with conn:
-                while b"\r\n\r\n" not in conn.recv(65536):
-                    pass
-                respond(conn)
-        except OSError:
-            pass  # the client hung up, which is the point of most of these tests
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/feed"
-    finally:
-        listener.close()
-        thread.join(5)
-
+from worker.inputs.fetch import Fetcher
 
 # --- success and conditional GET ------------------------------------------------------------
 
@@ -285,60 +214,6 @@ def test_unresolvable_host(make: Make) -> None:
         make(resolver=resolver_for({})).fetch("http://nowhere.example/feed")
 
 
-# --- time and size limits -------------------------------------------------------------------
-
-
-def test_slow_response_times_out(http: HTTPServer, make: Make) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(2)
-        return Response(FEED)
-
-    http.expect_request("/feed").respond_with_handler(slow)
-    with pytest.raises(FetchError, match="timed out"):
-        make(total_timeout=0.5).fetch(http.url_for("/feed"))
-
-
-def test_slow_drip_body_hits_total_timeout(http: HTTPServer, make: Make) -> None:
-    def drip() -> Iterator[bytes]:
-        for _ in range(40):  # each gap is well under any per-read timeout
-            yield b"x"
-            time.sleep(0.1)
-
-    http.expect_request("/feed").respond_with_response(Response(drip()))
-    with pytest.raises(FetchError, match="timed out"):
-        make(total_timeout=1.0).fetch(http.url_for("/feed"))
-
-
-def test_slow_drip_headers_hit_total_timeout(make: Make) -> None:
-    def respond(conn: socket.socket) -> None:
-        for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 100:
-            conn.sendall(bytes([byte]))
-            time.sleep(0.1)
-
-    with raw_server(respond) as url, pytest.raises(FetchError, match="timed out"):
-        make(total_timeout=1.0).fetch(url)
-
-
-def test_endless_body_stops_at_cap(http: HTTPServer, make: Make) -> None:
-    def endless() -> Iterator[bytes]:
-        for _ in range(10_000):
-            yield b"x" * 65536
-
-    http.expect_request("/feed").respond_with_response(Response(endless()))
-    with pytest.raises(FetchError, match=f"over the {MB}-byte limit"):
-        make(max_bytes=MB).fetch(http.url_for("/feed"))
-
-
-def test_endless_chunked_body_stops_at_cap(make: Make) -> None:
-    def respond(conn: socket.socket) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-        for _ in range(10_000):
-            conn.sendall(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")
-
-    with raw_server(respond) as url, pytest.raises(FetchError, match="-byte limit"):
-        make(max_bytes=MB).fetch(url)
-
-
 def test_short_body_for_content_length(make: Make) -> None:
     def respond(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + FEED)
@@ -355,54 +230,7 @@ def test_garbage_response(make: Make) -> None:
         make().fetch(url)
 
 
-# --- content encodings ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("encoding", "encode"),
-    [
-        ("gzip", gzip.compress),
-        ("br", brotli.compress),
-        ("deflate", zlib.compress),
-        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),
-    ],
-)
-def test_compressed_bodies_are_decoded(
-    http: HTTPServer, fetcher: Fetcher, encoding: str, encode: Callable[[bytes], bytes]
-) -> None:
-    headers = {"Content-Encoding": encoding}
-    http.expect_request("/feed").respond_with_data(encode(FEED * 100), headers=headers)
-    result = fetcher.fetch(http.url_for("/feed"))
-    assert result.body == FEED * 100
-    assert result.bytes_read == len(FEED) * 100
-
-
-@pytest.mark.parametrize(
-    ("encoding", "bomb"),
-    [
-        ("gzip", lambda: gzip.compress(bytes(50 * MB), compresslevel=9)),
-        ("br", lambda: brotli.compress(bytes(200 * MB), quality=5)),
-    ],
-)
-def test_compression_bomb_stops_at_cap(
-    http: HTTPServer, make: Make, encoding: str, bomb: Callable[[], bytes]
-) -> None:
-    http.expect_request("/feed").respond_with_data(bomb(), headers={"Content-Encoding": encoding})
-    with pytest.raises(FetchError, match=f"over the {MB}-byte limit"):
-        make(max_bytes=MB).fetch(http.url_for("/feed"))
-
-
-def test_truncated_gzip_is_an_error(http: HTTPServer, fetcher: Fetcher) -> None:
-    cut = gzip.compress(FEED * 100)[:-12]
-    http.expect_request("/feed").respond_with_data(cut, headers={"Content-Encoding": "gzip"})
-    with pytest.raises(FetchError, match="ended before"):
-        fetcher.fetch(http.url_for("/feed"))
-
-
-def test_unknown_encoding_is_an_error(http: HTTPServer, fetcher: Fetcher) -> None:
-    http.expect_request("/feed").respond_with_data(FEED, headers={"Content-Encoding": "zz"})
-    with pytest.raises(FetchError, match="unsupported Content-Encoding"):
-        fetcher.fetch(http.url_for("/feed"))
+# --- cookies, TLS and connections ---------------------------------------------------------
 
 
 def test_cookies_are_not_kept(http: HTTPServer, fetcher: Fetcher) -> None:
@@ -433,152 +261,6 @@ def test_tls_certificate_is_verified(tmp_path: Path, make: Make) -> None:
             fetcher.fetch(f"https://feeds.example:{server.port}/feed")
     finally:
         server.stop()
-
-
-# --- address guard --------------------------------------------------------------------------
-
-
-def test_loopback_refused_by_default(http: HTTPServer, make: Make) -> None:
-    http.expect_request("/feed").respond_with_data(FEED)
-    with pytest.raises(BlockedAddress, match=r"127\.0\.0\.1.*loopback") as caught:
-        make(allow_private_networks=False).fetch(http.url_for("/feed"))
-    assert type(caught.value) is BlockedAddress  # not wrapped by httpx
-    assert http.log == []
-
-
-@pytest.mark.parametrize("allow", [False, True])
-@pytest.mark.parametrize("ip", ["169.254.169.254", "fe80::1", "224.0.0.1", "0.0.0.0", "::"])
-def test_never_allowed_addresses(make: Make, allow: bool, ip: str) -> None:
-    # The guard refuses before connecting, so nothing is ever sent to these addresses.
-    resolver = resolver_for({"metadata.example": [ip]})
-    with pytest.raises(BlockedAddress, match=f"metadata.example \\({ip}\\)"):
-        make(resolver=resolver, allow_private_networks=allow).fetch("http://metadata.example/")
-
-
-def test_private_name_refused_by_default(make: Make) -> None:
-    resolver = resolver_for({"feeds.example": ["10.0.0.1"]})
-    with pytest.raises(BlockedAddress, match=r"feeds.example \(10\.0\.0\.1\): private"):
-        make(resolver=resolver, allow_private_networks=False).fetch("http://feeds.example/")
-
-
-def test_any_bad_answer_refuses_the_name(make: Make) -> None:
-    resolver = resolver_for({"feeds.example": ["127.0.0.1", "169.254.169.254"]})
-    with pytest.raises(BlockedAddress, match=r"169\.254\.169\.254"):
-        make(resolver=resolver).fetch("http://feeds.example/")
-
-
-def test_injected_name_reaches_allowed_loopback(http: HTTPServer, make: Make) -> None:
-    http.expect_request("/feed").respond_with_data(FEED)
-    resolver = resolver_for({"feeds.example": ["127.0.0.1"]})
-    result = make(resolver=resolver).fetch(f"http://feeds.example:{http.port}/feed")
-    assert result.body == FEED
-    assert http.log[-1][0].headers["Host"] == f"feeds.example:{http.port}"
-
-
-def test_redirect_to_blocked_address_refused_at_the_hop(http: HTTPServer, make: Make) -> None:
-    target = f"http://metadata.example:{http.port}/latest/meta-data/"
-    http.expect_request("/feed").respond_with_data(b"", status=302, headers={"Location": target})
-    resolver = resolver_for({"metadata.example": ["169.254.169.254"]})
-    with pytest.raises(BlockedAddress, match=r"metadata\.example"):
-        make(resolver=resolver).fetch(http.url_for("/feed"))
-
-
-def test_rebinding_is_caught_at_connect_time(http: HTTPServer, make: Make) -> None:
-    # The same name answers loopback first, then the metadata address: every connect re-checks.
-    answers = iter([["127.0.0.1"], ["169.254.169.254"]])
-    http.expect_request("/a").respond_with_data(b"", status=301, headers={"Location": "/b"})
-    http.expect_request("/b").respond_with_data(FEED)
-    with pytest.raises(BlockedAddress, match=r"169\.254\.169\.254"):
-        make(resolver=lambda host, port: next(answers)).fetch(f"http://feeds.example:{http.port}/a")
-
-
-@pytest.mark.parametrize(
-    ("ip", "default", "allowed"),
-    [
-        ("93.184.216.34", None, None),
-        ("2606:2800:220:1:248:1893:25c8:1946", None, None),
-        ("127.0.0.1", "loopback", None),
-        ("::1", "loopback", None),
-        ("::ffff:127.0.0.1", "loopback", None),
-        # IPv6 forms that carry an IPv4 address to the wire are judged by it.
-        ("64:ff9b::a9fe:a9fe", "link-local", "link-local"),  # NAT64 of 169.254.169.254
-        ("64:ff9b::7f00:1", "loopback", None),
-        ("2002:a9fe:a9fe::1", "link-local", "link-local"),  # 6to4
-        ("2002:0a00:0001::1", "private", None),
-        ("::127.0.0.1", "loopback", None),  # IPv4-compatible
-        ("64:ff9b::5db8:d822", None, None),  # NAT64 of a public address
-        ("10.1.2.3", "private", None),
-        ("172.16.0.1", "private", None),
-        ("192.168.1.1", "private", None),
-        ("fd00::1", "private", None),
-        ("169.254.169.254", "link-local", "link-local"),
-        ("fe80::1", "link-local", "link-local"),
-        ("224.0.0.1", "multicast", "multicast"),
-        ("ff02::1", "multicast", "multicast"),
-        ("0.0.0.0", "unspecified", "unspecified"),
-        ("::", "unspecified", "unspecified"),
-        ("240.0.0.1", "reserved", "reserved"),
-        ("100.64.0.1", "reserved", "reserved"),
-    ],
-)
-def test_refusal_table(ip: str, default: str | None, allowed: str | None) -> None:
-    for allow, expected in ((False, default), (True, allowed)):
-        reason = refusal(ip, allow)
-        assert (reason is None) == (expected is None), (ip, allow, reason)
-        assert expected is None or (reason is not None and reason.startswith(expected))
-
-
-# --- server hints ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, None),
-        ("", None),
-        ("120", 120.0),
-        (" 0 ", 0.0),
-        ("-5", None),
-        ("1.5", None),
-        ("soon", None),
-        ("Wed, 01 May 2024 13:00:00 GMT", 3600.0),
-        ("Wednesday, 01-May-24 12:30:00 GMT", 1800.0),
-        ("Wed, 01 May 2024 11:00:00 GMT", 0.0),  # in the past: retry now, never negative
-        ("\u00b9\u00b2", None),  # superscript digits are str.isdigit() but not delta-seconds
-        ("9" * 400, 365 * 24 * 3600.0),  # capped rather than inf
-    ],
-)
-def test_parse_retry_after(value: str | None, expected: float | None) -> None:
-    assert parse_retry_after(value, NOW) == expected
-
-
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [
-        ({}, (None, None)),
-        ({"Cache-Control": "max-age=600"}, (600.0, None)),
-        ({"cache-control": "public, MAX-AGE=300, must-revalidate"}, (300.0, None)),
-        ({"Cache-Control": 'max-age="60"'}, (60.0, None)),
-        ({"Cache-Control": "no-cache"}, (None, None)),
-        ({"Cache-Control": "max-age=abc"}, (None, None)),
-        ({"Cache-Control": "max-age=-1"}, (None, None)),
-        ({"Expires": "Wed, 01 May 2024 13:00:00 GMT"}, (None, 3600.0)),
-        (
-            {"Expires": "Wed, 01 May 2024 10:30:00 GMT", "Date": "Wed, 01 May 2024 10:00:00 GMT"},
-            (None, 1800.0),
-        ),
-        ({"Expires": "0"}, (None, None)),
-        ({"Expires": "Wed, 01 May 2024 11:00:00 GMT"}, (None, 0.0)),
-        (
-            {"Cache-Control": "max-age=60", "Expires": "Wed, 01 May 2024 12:10:00 GMT"},
-            (60.0, 600.0),
-        ),
-    ],
-)
-def test_freshness_hints(
-    headers: dict[str, str], expected: tuple[float | None, float | None]
-) -> None:
-    assert freshness_hints(headers, NOW) == expected
 
 
 def test_keep_alive_survives_304s_and_redirects(make: Make) -> None:

@@ -1,11 +1,12 @@
 """Property tests: whatever goes in, records or a clear NewsworkerError come out.
 
-Any bytes, and near-valid documents (RSS, Atom and RDF with random titles,
-entities, CDATA, broken encodings and truncation; text and Markdown articles with
-random headers, bylines and front matter), through the readers and
-normalisation. Any other exception is a bug; the deadline is a hang guard. Every
-record must also be storable: valid against the model, encodable as UTF-8.
-For documents built well-formed, every entry must come back with its title.
+Any bytes, near-valid feeds (RSS, Atom and RDF with random titles, entities,
+CDATA, broken encodings and truncation) and JSON records and JSON Feeds with any
+code point, through the readers and normalisation. Any other exception is a bug;
+the deadline is a hang guard. Every record must also be storable: valid against
+the model, encodable as UTF-8. For documents built well-formed, every entry must
+come back with its title. The shared harness is tests/properties.py; articles
+(text, Markdown, HTML) and any draft are tests/test_properties_articles.py.
 
 tests/test_bad_input.py has the first property test of this kind (BadInput only).
 """
@@ -13,79 +14,26 @@ tests/test_bad_input.py has the first property test of this kind (BadInput only)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import timedelta
 from xml.sax.saxutils import escape
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support import FEED_URL, NOW
-from worker.errors import BadInput, NewsworkerError
-from worker.model import Article, Draft, RawAuthor, Source
-from worker.normalise.article import normalise
-from worker.normalise.text import clean_inline, word_count
-from worker.readers import read_document, read_feed
-
-# A hang guard, not a benchmark: an example takes milliseconds.
-PROPERTY = settings(
-    max_examples=150,
-    deadline=timedelta(seconds=3),
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+from tests.documents import FEED_URL
+from tests.properties import (
+    DATES,
+    MESSY_TEXT,
+    PLAIN_TEXT,
+    PROPERTY,
+    document_outcome,
+    feed_outcome,
+    records,
 )
+from worker.normalise.text import clean_inline
+from worker.readers import read_feed
 
-
-@pytest.fixture(scope="module", autouse=True)
-def warm_up() -> Iterator[None]:
-    # Lazy loads (the language model, trafilatura's setup) must not count against
-    # the first example's deadline.
-    records(read_document(b"<html><body><p>Warm up text.</p></body></html>", name="w.html"))
-    records(read_document(b"Warm up\n\nSome words in English for the model.\n", name="w.txt"))
-    yield
-
-
-def check(article: Article) -> None:
-    """What every stored record must be."""
-    assert article.title and article.title == article.title.strip()
-    assert "\n\n\n" not in article.body
-    assert article.word_count == word_count(article.body)
-    stored = article.to_json()
-    stored.encode("utf-8")
-    assert Article.model_validate(json.loads(stored)) == article
-
-
-def records(drafts: list[Draft]) -> list[Article]:
-    out = []
-    for draft in drafts:
-        try:
-            article = normalise(draft, now=NOW)
-        except BadInput:
-            continue
-        check(article)
-        out.append(article)
-    return out
-
-
-def outcome(read: Callable[[], list[Draft]]) -> list[Article] | NewsworkerError:
-    """Records, or the clear error; the kind of outcome shows in Hypothesis' statistics."""
-    try:
-        articles = records(read())
-    except NewsworkerError as exc:
-        assert str(exc), "an error must say what was wrong"
-        event(type(exc).__name__)
-        return exc
-    event("records" if articles else "no records")
-    return articles
-
-
-def document_outcome(data: bytes, name: str) -> list[Article] | NewsworkerError:
-    return outcome(lambda: read_document(data, name=name, path=f"/srv/prop/{name}"))
-
-
-def feed_outcome(data: bytes, headers: dict[str, str] | None = None) -> object:
-    return outcome(lambda: read_feed(data, url=FEED_URL, headers=headers).drafts)
+pytestmark = pytest.mark.usefixtures("warm_up")
 
 
 # --- any bytes --------------------------------------------------------------------------
@@ -128,29 +76,6 @@ def test_any_bytes_as_a_polled_feed(data: bytes, content_type: str | None) -> No
 
 
 # --- near-valid feeds -------------------------------------------------------------------
-
-# Titles that survive every feed format unchanged once cleaned: no markup
-# characters (feedparser guesses HTML from them) and no control characters.
-PLAIN_TEXT = st.text(
-    st.characters(
-        exclude_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp"),
-        exclude_characters="<>&\u200b\u200c\u200d\u2060\ufeff",
-    ),
-    min_size=1,
-    max_size=40,
-).filter(lambda t: clean_inline(t) is not None)
-ENTITIES = st.sampled_from(
-    ["&amp;", "&lt;", "&gt;", "&quot;", "&#233;", "&#x1F600;", "&nbsp;", "&eacute;",
-     "&undefined;", "&#xD800;", "&#0;", "&#x110000;", "&", "<", "]]>"]
-)  # fmt: skip
-MESSY_TEXT = st.lists(st.one_of(PLAIN_TEXT, ENTITIES), min_size=1, max_size=6).map("".join)
-DATES = st.one_of(
-    st.just("Wed, 01 May 2024 12:00:00 GMT"),
-    st.just("2024-05-01T12:00:00Z"),
-    st.just("30 Feb 2024"),
-    st.just("9999-99-99"),
-    st.text(max_size=15),
-)
 
 
 def double_encoded(text: str) -> bool:
@@ -262,71 +187,6 @@ def test_well_formed_feeds_keep_every_entry(document: tuple[bytes, list[str | No
     assert [a.title for a in records(drafts)] == expected
 
 
-# --- near-valid articles ----------------------------------------------------------------
-
-SPECIAL_LINES = [
-    "By Jane Doe", "BY JANE DOE AND JOHN ROE", "Author: A, B & C", "@handle", "Date: 2024-05-01",
-    "Date: yesterday", "URL: https://news.example/x?utm_source=a#frag", "URL: http://[::1",
-    "Tags: a, b;; c", "Source: Wire", "# Heading", "> quote", "- item", "```", "---", "...",
-    "| a | b |", "<div>", "</p>", "Key: value",
-]  # fmt: skip
-LINES = st.one_of(PLAIN_TEXT, MESSY_TEXT, st.sampled_from(SPECIAL_LINES))
-FRONT_MATTER = st.lists(
-    st.sampled_from(
-        ["title: T", "title: [a, b]", "title: {x: 1}", "title:", "title: 'quoted: colon'",
-         "date: 2024-13-45", "date: !!timestamp 2024-01-01", "tags: a, b", "tags: [x, *y]",
-         "a: &y [1, 2]", "b: *y", "authors: [{name: A, bio: B @b}, C]", "author: {name: }",
-         "url: 12", "language: xx", "lang: en-GB", "!!python/object:os.system x", "%YAML 9.9",
-         "title: \"\\ud800 x\"", "key: \"\\x00\"", "? complex key", "- list item", ": :", "\t"]
-    ),
-    max_size=6,
-)  # fmt: skip
-
-
-@st.composite
-def article_document(draw: st.DrawFn) -> tuple[bytes, str]:
-    blocks = draw(st.lists(st.lists(LINES, min_size=1, max_size=3), min_size=1, max_size=6))
-    text = "\n\n".join("\n".join(block) for block in blocks)
-    name = draw(st.sampled_from(["a.txt", "a.md", "noext"]))
-    if draw(st.booleans()):
-        text = "---\n" + "\n".join(draw(FRONT_MATTER)) + "\n---\n" + text
-    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
-    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
-    data = text.replace("\n", newline).encode(encoding, "replace")
-    if draw(st.booleans()):
-        data = data[: draw(st.integers(0, len(data)))]
-    return data, name
-
-
-@PROPERTY
-@given(document=article_document())
-def test_near_valid_articles(document: tuple[bytes, str]) -> None:
-    document_outcome(*document)
-
-
-HTML_TAGS = ["<div>", "</div>", "<p>", "<br>", "<script>", "<b>", "<table><tr><td>", "<!--",
-             "<![CDATA["]  # fmt: skip
-
-
-@st.composite
-def html_document(draw: st.DrawFn) -> bytes:
-    title = draw(MESSY_TEXT)
-    paras = draw(st.lists(st.one_of(PLAIN_TEXT, MESSY_TEXT), max_size=5))
-    tags = draw(st.lists(st.sampled_from(HTML_TAGS), max_size=8))
-    meta = draw(st.sampled_from(["", "<meta property='article:published_time' content='x'>",
-                                 "<meta name='author' content='By A and B'>",
-                                 "<link rel='canonical' href='http://[bad'>"]))  # fmt: skip
-    body = "".join(f"<p>{p}</p>{t}" for p, t in zip(paras, tags + [""] * len(paras), strict=False))
-    page = f"<html><head><title>{title}</title>{meta}</head><body>{body}</body></html>"
-    return page.encode("utf-8")[: draw(st.integers(0, 10_000))]
-
-
-@settings(PROPERTY, max_examples=60)
-@given(page=html_document())
-def test_near_valid_html(page: bytes) -> None:
-    document_outcome(page, "page.html")
-
-
 # --- JSON records and JSON Feed ---------------------------------------------------------
 
 # Every code point, lone surrogates too: JSON escapes them ("\\ud800") and Python
@@ -361,61 +221,3 @@ def test_json_records_and_feeds(record: dict[str, object], title: str, as_feed: 
         document_outcome(data, "feed.json")
     else:
         document_outcome(json.dumps({"title": title, **record}).encode(), "record.json")
-
-
-# --- normalisation ----------------------------------------------------------------------
-
-SOME_TEXT = st.one_of(st.none(), PLAIN_TEXT, MESSY_TEXT, st.text(max_size=60))
-URLS = st.one_of(
-    st.none(),
-    st.sampled_from(["https://News.Example/a?utm_source=x&b=1#f", "http://[::1", "http://",
-                     "ftp://x/y", "javascript:alert(1)", "//news.example/x", "https://ex ample/",
-                     "https://news.example/" + "a" * 3000, "HTTPS://NEWS.EXAMPLE:99999/"]),
-    st.text(max_size=40),
-)  # fmt: skip
-AUTHORS = st.lists(
-    st.builds(
-        RawAuthor,
-        name=st.text(max_size=30),
-        bio=st.one_of(st.none(), st.text(max_size=60)),
-        handles=st.lists(st.text(max_size=10), max_size=3).map(tuple),
-    ),
-    max_size=3,
-).map(tuple)
-DRAFTS = st.builds(
-    Draft,
-    title=SOME_TEXT,
-    body=st.one_of(st.text(max_size=400), MESSY_TEXT),
-    source=st.builds(
-        Source,
-        kind=st.sampled_from(["feed", "file"]),
-        name=SOME_TEXT,
-        uri=URLS,
-        feed_url=URLS,
-        entry_id=SOME_TEXT,
-    ),
-    subtitle=SOME_TEXT,
-    summary=SOME_TEXT,
-    authors=AUTHORS,
-    byline=SOME_TEXT,
-    published=st.one_of(st.none(), DATES),
-    updated=st.one_of(st.none(), DATES),
-    language=st.one_of(st.none(), st.sampled_from(["en", "EN-gb", "zz", "english", ""])),
-    tags=st.lists(st.text(max_size=15), max_size=4).map(tuple),
-    url=URLS,
-    path=st.one_of(st.none(), st.just("/srv/a.txt"), st.text(max_size=20)),
-    record_id=st.one_of(st.none(), st.text(max_size=20), st.just("abc-123")),
-)
-
-
-@PROPERTY
-@given(draft=DRAFTS)
-def test_normalise_any_draft(draft: Draft) -> None:
-    try:
-        article = normalise(draft, now=NOW)
-    except BadInput as exc:
-        assert str(exc)
-        return
-    check(article)
-    again = normalise(draft, now=NOW)
-    assert again == article, "normalise is deterministic"

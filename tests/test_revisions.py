@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support import POLL_NOW as NOW
+from tests.documents import POLL_NOW as NOW
 from worker.model import Article, Source
 from worker.polling.revisions import RevisionPolicy, declared_revision, defer_change
 

@@ -12,7 +12,8 @@ import pytest
 import redis
 from pytest_httpserver import HTTPServer
 
-from tests.support import SEED, Cli, Process, base_env, process_running, serve_feed
+from tests.documents import SEED, serve_feed
+from tests.support import Cli, Process, base_env, process_running
 
 
 @pytest.mark.slow

@@ -9,15 +9,8 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.support import (
-    Cli,
-    RedisServer,
-    base_env,
-    beat_process,
-    serve_feed,
-    wait_ready,
-    worker_process,
-)
+from tests.documents import serve_feed
+from tests.support import Cli, RedisServer, base_env, beat_process, wait_ready, worker_process
 
 FEED_COUNT = 30
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import jsonschema
 
-from tests.support import SEED, Cli
+from tests.documents import SEED
+from tests.support import Cli
 from worker.model import article_json_schema
 
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "article.schema.json"

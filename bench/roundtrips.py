@@ -3,8 +3,8 @@
 `CountingConnection` is redis-py's TCP connection with a tally: every write to the
 socket is one round trip (a pipeline is one write of many commands; a health-check
 PING is a round trip of its own). `poll_round_trips` runs one cold poll of a
-50-entry probe feed in this process with worker.polling.poll.Poller, as tests/test_poll.py
-builds one, and splits the tally by the poller's own step events.
+50-entry probe feed in this process with the worker's own poller
+(worker.runtime.build_poller), and splits the tally by the poller's own step events.
 """
 
 from __future__ import annotations

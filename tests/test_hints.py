@@ -1,12 +1,12 @@
 """What a server's answer says of when to ask again: Retry-After, and the freshness
-hints of Cache-Control and Expires (worker/polling/hints.py), read against a fixed now."""
+hints of Cache-Control and Expires (worker/inputs/freshness.py), read against a fixed now."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.documents import NOW
-from worker.polling.hints import freshness_hints, parse_retry_after
+from worker.inputs.freshness import freshness_hints, parse_retry_after
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ import httpx
 from worker import __version__
 from worker.errors import BlockedAddress, FetchError, Gone, HTTPStatusError
 from worker.inputs.addresses import refusal
-from worker.polling.hints import parse_retry_after
+from worker.inputs.freshness import parse_retry_after
 
 Resolver = Callable[[str, int], list[str]]
 """(host, port) -> the IP addresses the host resolves to."""

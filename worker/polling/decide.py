@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from worker.inputs.freshness import freshness_hints
 from worker.model import POLL_FIELDS, FeedState, PollOutcome, utc_instant
-from worker.polling.hints import response_hints
 from worker.polling.schedule import Hints, Policy, next_after_error, next_after_success
 
 # Only the newest entry dates are kept for the rhythm (see schedule.py).
@@ -98,9 +98,9 @@ Attempt = Unchanged | Parsed | Failed | HostBusy
 class Defaults:
     """The settings a feed's own (feeds.yaml) values fall back to."""
 
-    min_interval: float = 300.0
-    max_interval: float = 24 * 3600.0
-    broken_after: int = 8
+    min_interval: float
+    max_interval: float
+    broken_after: int
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,8 @@ def _succeeded(
     known = set(state.entry_times) | set(parsed.entry_times if parsed else ())
     times = sorted(known)[-RECENT_ENTRY_TIMES:]
     ttl = parsed.ttl if parsed else state.ttl
-    hints = response_hints(response.headers, now, ttl)
+    max_age, expires_in = freshness_hints(response.headers, now)
+    hints = Hints(max_age=max_age, expires_in=expires_in, ttl=ttl)
     when = next_after_success(now, times, hints, policy_for(state, defaults), rng)
     # A 304 may omit the validators: keep the ones it answered to.
     kept = response.not_modified

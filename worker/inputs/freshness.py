@@ -1,5 +1,8 @@
 """What HTTP headers say about when to ask again: pure functions of the headers and `now`.
 
+The fetcher reads Retry-After with them; the feed decision (worker/polling/decide.py)
+reads Cache-Control and Expires.
+
 Cache-Control max-age, Expires (against Date), and Retry-After (delta-seconds or an
 HTTP-date). Every value is seconds from now, capped at a year so no absurd header
 overflows a timedelta; an absent or unparseable value is None.
@@ -10,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
-from worker.polling.schedule import Hints
 
 _YEAR = 365 * 24 * 3600.0
 
@@ -56,9 +57,3 @@ def freshness_hints(headers: Mapping[str, str], now: datetime) -> tuple[float | 
     base = _http_date(lower.get("date")) or now
     expires_in = None if expires is None else min(max((expires - base).total_seconds(), 0), _YEAR)
     return max_age, expires_in
-
-
-def response_hints(headers: Mapping[str, str], now: datetime, ttl: float | None) -> Hints:
-    """The freshness hints of a successful response, with the document's RSS ttl."""
-    max_age, expires_in = freshness_hints(headers, now)
-    return Hints(max_age=max_age, expires_in=expires_in, ttl=ttl)

@@ -14,11 +14,14 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging
 
+from worker.gate import StoreGate
 from worker.log import configure_logging
 from worker.settings import Settings, get_settings
 from worker.store.connection import with_tls_defaults
 
 app = Celery("newsworker", include=["worker.tasks"])
+# While the store refuses writes the consumer fetches no tasks (worker/gate.py).
+app.steps["consumer"].add(StoreGate)
 
 
 def build_config(settings: Settings) -> dict[str, Any]:

@@ -28,6 +28,17 @@ class StorageError(NewsworkerError):
     """Redis refused or lost a write. Transient: the operation is safe to retry."""
 
 
+class StoreRefusesWrites(StorageError):
+    """Redis answered but refused the write (OOM, MISCONF, READONLY, BUSY...).
+
+    Transient: the same write succeeds once the server accepts writes again.
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(f"store refuses writes ({reason})")
+        self.reason = reason
+
+
 class BlockedAddress(FetchError):
     """The URL resolves to an address feeds may not use (private, loopback, link-local...).
 

@@ -11,29 +11,42 @@ The task edge is the same for files and feeds:
 - a task that reaches the soft time limit is given up too, at once;
 - "given up" is an outcome, never a lost message: a file becomes a dead letter,
   a feed an error with backoff (worker/polling/decide.py);
+- a write the store refuses (OOM, MISCONF, READONLY, BUSY: store/refusals.py)
+  is not a failure: the task waits in its worker, asking the store with a tiny
+  probe write, and carries on once writes are accepted; after `refusal_wait`
+  seconds it hands its message back to the broker unacknowledged (Reject with
+  requeue) rather than fail it. Neither the delivery counter nor a dead letter
+  that cannot be written decides an input's fate. While every worker child
+  waits, the worker takes no new work; the consumer also stops fetching
+  (worker/gate.py);
 - transient errors (Redis unreachable or busy) are retried with one policy,
   `RETRY`, whose delays stay well below the visibility timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import redis
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from worker.errors import StorageError
+from worker.gate import wait_for_writes
 from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.log import get_logger
 from worker.polling.poll import Poller
 from worker.settings import Settings, get_settings
 from worker.store.hostslots import HostSlots
 from worker.store.keys import Keys
+from worker.store.refusals import refusal
 from worker.store.services import Services, open_services
 
 T = TypeVar("T")
@@ -108,17 +121,29 @@ def build_poller(
     )
 
 
+def _delivery_key(task: Task) -> str:
+    return Keys(get_settings().key_prefix).deliveries(task.request.id, task.request.retries)
+
+
 def count_delivery(task: Task) -> int | None:
-    """Count this delivery; the count when it is past the limit, else None."""
+    """Count this delivery; the count when it is past the limit, else None.
+
+    A store that refuses the count's write leaves the delivery uncounted: the
+    counter never decides the fate of an input.
+    """
     settings = get_settings()
-    key = Keys(settings.key_prefix).deliveries(task.request.id, task.request.retries)
     # Redeliveries come one visibility timeout apart: the count is needed only that long
     # for each of them, not for a day per task.
     keep = MAX_DELIVERIES * (settings.visibility_timeout + settings.task_time_limit + 60)
     pipe = services().client.pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expire(key, keep)
-    count = int(pipe.execute()[0])
+    pipe.incr(_delivery_key(task))
+    pipe.expire(_delivery_key(task), keep)
+    try:
+        count = int(pipe.execute()[0])
+    except redis.RedisError as exc:
+        if refusal(exc) is None:
+            raise
+        return None
     return count if count > MAX_DELIVERIES else None
 
 
@@ -126,15 +151,38 @@ def at_task_edge(task: Task, work: Callable[[], T], give_up: Callable[[str, str]
     """Run `work`, or `give_up(reason, error_type)` when this message cannot finish.
 
     The same for every task: past `MAX_DELIVERIES`, or at the soft time limit
-    (wherever it strikes, the delivery count included).
+    (wherever it strikes, the delivery count included). While the store refuses
+    writes, wait for it (see the module docstring).
     """
     try:
         deliveries = count_delivery(task)
         if deliveries is not None:
             reason = f"given up after {deliveries} deliveries: the worker died or hung on it"
             return give_up(reason, "TooManyDeliveries")
-        return work()
+        return _until_accepted(task, work)
     except SoftTimeLimitExceeded as exc:
         limit = task.app.conf.task_soft_time_limit
         get_logger("newsworker.tasks").warning("time_limit", seconds=limit)
         return give_up(f"stopped at the {limit} s time limit", type(exc).__name__)
+
+
+def _until_accepted(task: Task, work: Callable[[], T]) -> T:
+    """`work()`, run again once the store accepts writes when it refused one."""
+    soft_limit = float(task.app.conf.task_soft_time_limit or 60)
+    wait = min(get_settings().refusal_wait, max(soft_limit - 10, 1.0))
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return work()
+        except Exception as exc:
+            reason = refusal(exc)
+            if reason is None:
+                raise
+        if not wait_for_writes(services().client, reason, deadline):
+            _forget_delivery(task)  # this delivery is no sign the message harms its worker
+            raise Reject(f"store refuses writes ({reason}); message handed back", requeue=True)
+
+
+def _forget_delivery(task: Task) -> None:
+    with contextlib.suppress(redis.RedisError):  # DEL frees memory: allowed at maxmemory
+        services().client.delete(_delivery_key(task))

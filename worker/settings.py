@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     visibility_timeout: int = Field(default=300, gt=10)
     task_time_limit: int = Field(default=120, gt=0)
+    # How long a task waits in its worker for a store that refuses writes before it
+    # hands its message back to the broker (kept inside the soft time limit).
+    refusal_wait: float = Field(default=60.0, gt=0)
     result_expires: int = Field(default=24 * 3600, gt=0)
     queue: str = "newsworker"
     task_events: bool = False  # Celery task events, for monitors such as Flower

@@ -19,18 +19,21 @@ import binascii
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 import structlog
 from celery import Task
 from celery.signals import beat_init, worker_ready
 
 from worker.celery_app import app
-from worker.errors import NewsworkerError
+from worker.errors import NewsworkerError, StorageError
+from worker.gate import REFUSALS
 from worker.ingest import ingest_input
 from worker.log import get_logger, step
 from worker.model import IngestOutcome, InputFile, PollOutcome
 from worker.polling.feeds_file import parse_feeds_yaml
 from worker.runtime import RETRY, at_task_edge, poller, services
 from worker.settings import Settings, get_settings
+from worker.store.refusals import refusal
 
 log = get_logger("newsworker.tasks")
 
@@ -54,6 +57,8 @@ class IngestTask(Task):  # type: ignore[misc]
     def on_failure(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
+        if refusal(exc) is not None:  # handed back to the broker, not failed (runtime.py)
+            return
         payload = args[0] if args else kwargs.get("payload", {})
         services().failures.record(
             input=_input_name(payload),
@@ -119,9 +124,16 @@ def dispatch_due() -> int:
     settings = get_settings()
     with step(log, "dispatch") as info:
         now = datetime.now(UTC)
-        ids = services().feeds.claim_due(
-            now, limit=settings.dispatch_batch, lease_seconds=settings.visibility_timeout + 60
-        )
+        try:
+            ids = services().feeds.claim_due(
+                now, limit=settings.dispatch_batch, lease_seconds=settings.visibility_timeout + 60
+            )
+        except redis.RedisError as exc:
+            if (reason := refusal(exc)) is None:
+                raise
+            REFUSALS.refused(reason)  # no claims: the due feeds wait in the schedule
+            info.update(feeds=0, outcome="skipped", reason=reason)
+            return 0
         # One connection for the whole batch; nobody waits on these results.
         with app.producer_or_acquire() as producer:
             for feed_id in ids:
@@ -164,7 +176,13 @@ def purge_expired() -> int:
         return 0
     with step(log, "purge", retention_days=days) as info:
         cutoff = datetime.now(UTC) - timedelta(days=days)
-        info["removed"] = services().store.purge_modified_before(cutoff)
+        try:
+            info["removed"] = services().store.purge_modified_before(cutoff)
+        except StorageError as exc:
+            if (reason := refusal(exc)) is None:
+                raise
+            REFUSALS.refused(reason)  # the next hourly run tries again
+            info.update(removed=0, outcome="skipped", reason=reason)
     return int(info["removed"])
 
 

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import redis
 from celery.result import AsyncResult
 
 from worker.cli.wait import Answer, answers
@@ -13,7 +14,10 @@ from worker.errors import BadInput, NewsworkerError
 from worker.inputs.files import STDIN, expand, read_input
 from worker.model import IngestOutcome
 from worker.settings import Settings
+from worker.store.connection import connect
 from worker.store.failures import FailureLog
+from worker.store.keys import Keys
+from worker.store.refusals import probe, refusal
 
 
 def enqueue_paths(
@@ -32,7 +36,7 @@ def enqueue_paths(
     """
     from worker.tasks import file_payload, ingest_file
 
-    if wait and not ingest_file.app.control.ping(timeout=1.0, limit=1):
+    if wait and not _workers_answer(ingest_file.app):
         # Not an error: the messages wait in the queue until a worker starts.
         print("newsworker: no worker answered; waiting for one to start", file=sys.stderr)
     refs = expand(paths)
@@ -45,28 +49,60 @@ def enqueue_paths(
             except NewsworkerError as exc:
                 early.append(IngestOutcome(ref.display, "failed", error=str(exc)))
             else:
-                sent.append((ref.display, ingest_file.delay(file_payload(item))))
+                try:
+                    sent.append((ref.display, ingest_file.delay(file_payload(item))))
+                except Exception as exc:  # the broker refused or failed: this input stays here
+                    early.append(IngestOutcome(ref.display, "failed", error=_not_sent(exc)))
             bar.update(1)
     if not wait:
         return early + [IngestOutcome(d, "queued", task_id=r.id) for d, r in sent]
-    return early + _collect(sent, timeout, progress)
+    return early + _collect(sent, timeout, progress, lambda: _store_refusal(settings))
+
+
+def _workers_answer(app: Any) -> bool:
+    try:
+        return bool(app.control.ping(timeout=1.0, limit=1))
+    except Exception:  # a broker that refuses writes cannot carry the ping either
+        return False
+
+
+def _not_sent(exc: Exception) -> str:
+    reason = refusal(exc)
+    if reason:
+        return f"not sent: broker refuses writes ({reason})"
+    return f"not sent: {' '.join(str(exc).split()) or type(exc).__name__}"
+
+
+def _store_refusal(settings: Settings) -> str | None:
+    """Why the store refuses writes now, or None when it accepts them (or is unreachable)."""
+    try:
+        return probe(connect(settings.require_redis_url()), Keys(settings.key_prefix).probe)
+    except (NewsworkerError, redis.RedisError):
+        return None
 
 
 def _collect(
-    sent: list[tuple[str, AsyncResult]], timeout: float, progress: Callable[[int, str], Any]
+    sent: list[tuple[str, AsyncResult]],
+    timeout: float,
+    progress: Callable[[int, str], Any],
+    store_refusal: Callable[[], str | None],
 ) -> list[IngestOutcome]:
     outcomes: list[IngestOutcome] = []
     waiting = answers(sent, timeout)
+    refused: list[str | None] = []  # asked once, at the first input not answered in time
     with progress(len(sent), "stored") as bar:
         for display, answer in waiting:
-            outcomes.extend(_outcomes(display, answer))
+            if not answer.answered and not refused:
+                refused.append(store_refusal())
+            outcomes.extend(_outcomes(display, answer, refused[0] if refused else None))
             bar.update(1)
     return outcomes
 
 
-def _outcomes(display: str, answer: Answer) -> list[IngestOutcome]:
+def _outcomes(display: str, answer: Answer, refused: str | None) -> list[IngestOutcome]:
     if not answer.answered:
-        return [IngestOutcome(display, "failed", error=answer.no_answer())]
+        error = f"not stored yet: store refuses writes ({refused})" if refused else None
+        return [IngestOutcome(display, "failed", error=error or answer.no_answer())]
     if answer.failed or not isinstance(answer.value, list):
         return [IngestOutcome(display, "failed", error=f"task failed: {answer.value}")]
     return [

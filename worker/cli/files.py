@@ -17,7 +17,7 @@ from worker.cli.common import (
     reports_errors,
     services,
 )
-from worker.errors import NewsworkerError
+from worker.errors import NewsworkerError, StorageError
 
 if TYPE_CHECKING:
     from worker.model import IngestOutcome
@@ -54,7 +54,8 @@ def _ingest_each(svc: Services, paths: tuple[str, ...]) -> Iterator[IngestOutcom
                 item = read_input(ref, max_bytes=settings.max_file_bytes)
                 outcomes = ingest_input(item, svc.store, now=datetime.now(UTC), log=log)
             except NewsworkerError as exc:  # unreadable, or Redis failed for this input
-                outcomes = [IngestOutcome(ref.display, "failed", error=str(exc))]
+                error = f"not stored: {exc}" if isinstance(exc, StorageError) else str(exc)
+                outcomes = [IngestOutcome(ref.display, "failed", error=error)]
             bar.update(1)
             yield from outcomes
 

@@ -7,18 +7,17 @@ result backend fails) becomes a failed outcome, never a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from celery.exceptions import TimeoutError as ResultTimeout
 from celery.result import AsyncResult
 
 K = TypeVar("K")
 
-# However late, a task is still asked once: it may have finished meanwhile.
-MIN_WAIT = 0.1
+POLL = 0.05  # seconds between two looks at a task's state
 
 
 @dataclass(frozen=True)
@@ -39,19 +38,25 @@ class Answer:
 
 
 def answers(sent: Iterable[tuple[K, AsyncResult]], timeout: float) -> Iterator[tuple[K, Answer]]:
-    """Each (key, answer) in the order sent, waiting at most `timeout` seconds from now."""
+    """Each (key, answer) in the order sent, waiting at most `timeout` seconds from now.
+
+    Past the deadline each remaining task is still asked once (it may have finished
+    meanwhile), without waiting: the whole wait ends within the timeout.
+    """
     deadline = time.monotonic() + timeout
     return ((key, _answer(result, deadline)) for key, result in sent)
 
 
 def _answer(result: AsyncResult, deadline: float) -> Answer:
-    timeout = max(MIN_WAIT, deadline - time.monotonic())
     try:
-        value = result.get(timeout=timeout, propagate=False, interval=0.05)
-    except Exception as exc:  # the result backend timed out or went away
-        # Celery keeps tracking a result whose wait timed out until its task ends,
-        # and lets go of it only at interpreter shutdown, printing a traceback.
-        with contextlib.suppress(Exception):
-            result.backend.remove_pending_result(result)
+        # The state, read with one GET at a time: the backend's own blocking wait
+        # (a pub/sub round) takes about a second per task whatever its timeout.
+        while not result.ready():
+            if time.monotonic() >= deadline:
+                return Answer(
+                    ResultTimeout("The operation timed out."), failed=True, answered=False
+                )
+            time.sleep(POLL)
+        return Answer(result.result, failed=result.failed())
+    except Exception as exc:  # the result backend went away
         return Answer(exc, failed=True, answered=False)
-    return Answer(value, failed=result.failed())

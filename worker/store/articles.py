@@ -29,12 +29,13 @@ from typing import cast
 
 import redis
 
-from worker.errors import StorageError
+from worker.errors import StorageError, StoreRefusesWrites
 from worker.model import Article, Source
 from worker.normalise.urls import canonical_url
 from worker.polling.revisions import RevisionPolicy
 from worker.store.changes import EntryDecision, decide_entry
 from worker.store.keys import Keys
+from worker.store.refusals import refusal
 
 _WRITE_SCRIPT = """
 local cur = redis.call('GET', KEYS[1])
@@ -150,7 +151,7 @@ class ArticleStore:
                 writes.append((index, decided))
             answers = pipe.execute() if writes else []
         except redis.RedisError as exc:
-            raise StorageError(f"Redis write failed: {exc}") from exc
+            raise _storage_error("write", exc) from exc
         conflicts = []
         for (index, decided), ok in zip(writes, answers, strict=True):
             if ok:
@@ -196,7 +197,7 @@ class ArticleStore:
             try:
                 count, seen = self._purge_batch(cutoff.timestamp(), batch)
             except redis.RedisError as exc:
-                raise StorageError(f"Redis purge failed: {exc}") from exc
+                raise _storage_error("purge", exc) from exc
             removed += count
             if seen < batch:
                 return removed
@@ -246,6 +247,11 @@ class ArticleStore:
         else:
             found = self.client.hget(self.keys.by_url, canonical_url(ref) or ref)
         return found if isinstance(found, str) else None
+
+
+def _storage_error(what: str, exc: redis.RedisError) -> StorageError:
+    reason = refusal(exc)
+    return StoreRefusesWrites(reason) if reason else StorageError(f"Redis {what} failed: {exc}")
 
 
 def _unique_by_id(

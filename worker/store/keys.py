@@ -89,6 +89,11 @@ class Keys:
     def deliveries(self, task_id: str, retries: int) -> str:
         return f"{self.prefix}deliveries:{task_id}:{retries}"
 
+    @property
+    def probe(self) -> str:
+        """A tiny key written to ask whether the store accepts writes (store/refusals.py)."""
+        return f"{self.prefix}probe"
+
     def queue(self, name: str) -> str:
         """The broker's list for a queue: kombu puts its global key prefix in front."""
         return f"{self.prefix}{name}"

@@ -1,0 +1,72 @@
+"""When Redis refuses a write: how to recognise it, and a probe that asks.
+
+Redis answers a write it will not make with an error and keeps running:
+
+- `OOM`: `maxmemory` reached under the `noeviction` policy (a database's policy);
+- `MISCONF`: a background save failed and `stop-writes-on-bgsave-error` is on,
+  or the append-only file could not be written (a full disk);
+- `READONLY`: the server is a replica, e.g. after a failover;
+- `BUSY`: a script has run past `busy-reply-threshold`;
+- `NOREPLICAS`, `MASTERDOWN`: too few replicas, or a replica without its master;
+- `LOADING`: the dataset is still being loaded at start-up.
+
+Each is transient: the same write succeeds once the operator (or Redis) has
+freed memory, fixed the disk, or the failover has finished. The worker treats
+them so: nothing is acknowledged, nothing is dropped, and it waits
+(worker/runtime.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import redis
+
+_CODES = ("OOM", "MISCONF", "READONLY", "BUSY", "NOREPLICAS", "MASTERDOWN", "LOADING")
+# redis-py drops the code of the errors it has a class for: give it back.
+_CLASSES: tuple[tuple[type[BaseException], str], ...] = (
+    (redis.exceptions.OutOfMemoryError, "OOM"),
+    (redis.exceptions.ReadOnlyError, "READONLY"),
+    (redis.exceptions.MasterDownError, "MASTERDOWN"),
+    (redis.exceptions.BusyLoadingError, "LOADING"),
+)
+
+
+def refusal(exc: BaseException) -> str | None:
+    """Why Redis refused a write, e.g. "OOM command not allowed when used memory >
+    'maxmemory'", when `exc` (or what caused it) is such a refusal; else None."""
+    for error in _chain(exc):
+        text = " ".join(str(error).split())[:300]
+        for cls, code in _CLASSES:
+            if isinstance(error, cls):
+                return text if text.startswith(code) else f"{code} {text}"
+        if isinstance(error, redis.exceptions.ResponseError):
+            # A refusal inside a script comes back as the script's error, code and all.
+            for code in _CODES:
+                if text.startswith(code + " ") or f" {code} " in f" {text} ":
+                    return text
+    return None
+
+
+def probe(client: redis.Redis, key: str) -> str | None:
+    """Ask with one tiny write whether the server accepts writes now: None, or why not.
+
+    Errors that are not refusals (the server is unreachable) propagate.
+    """
+    try:
+        client.set(key, "1", px=10_000)
+    except redis.RedisError as exc:
+        reason = refusal(exc)
+        if reason is None:
+            raise
+        return reason
+    return None
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

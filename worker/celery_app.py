@@ -13,11 +13,17 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging
+from kombu.transport import TRANSPORT_ALIASES
 
 from worker.gate import StoreGate
 from worker.log import configure_logging
 from worker.settings import Settings, get_settings
 from worker.store.connection import with_tls_defaults
+
+# redis:// and rediss:// brokers go through kombu's Redis transport with one change:
+# a message taken off the queue is never dropped when Redis refuses writes
+# (worker/broker.py). The URL, and so everything Celery shows of it, stays as it is.
+TRANSPORT_ALIASES.update(redis="worker.broker:Transport", rediss="worker.broker:Transport")
 
 app = Celery("newsworker", include=["worker.tasks"])
 # While the store refuses writes the consumer fetches no tasks (worker/gate.py).

@@ -103,6 +103,10 @@ def _outcomes(display: str, answer: Answer, refused: str | None) -> list[IngestO
     if not answer.answered:
         error = f"not stored yet: store refuses writes ({refused})" if refused else None
         return [IngestOutcome(display, "failed", error=error or answer.no_answer())]
+    if answer.failed and (reason := refusal(answer.value)):
+        # The task's work was done (stored, or a dead letter); only its result was refused.
+        error = f"done, but its outcome was not recorded: store refuses writes ({reason})"
+        return [IngestOutcome(display, "failed", error=error)]
     if answer.failed or not isinstance(answer.value, list):
         return [IngestOutcome(display, "failed", error=f"task failed: {answer.value}")]
     return [

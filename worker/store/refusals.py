@@ -18,10 +18,13 @@ them so: nothing is acknowledged, nothing is dropped, and it waits
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import redis
 
+# redis-py names the command of a pipeline that failed, payload and all.
+_PIPELINE_NOISE = re.compile(r"Command # \d+ \(.*?\) of pipeline caused error: ")
 _CODES = ("OOM", "MISCONF", "READONLY", "BUSY", "NOREPLICAS", "MASTERDOWN", "LOADING")
 # redis-py drops the code of the errors it has a class for: give it back.
 _CLASSES: tuple[tuple[type[BaseException], str], ...] = (
@@ -36,7 +39,7 @@ def refusal(exc: BaseException) -> str | None:
     """Why Redis refused a write, e.g. "OOM command not allowed when used memory >
     'maxmemory'", when `exc` (or what caused it) is such a refusal; else None."""
     for error in _chain(exc):
-        text = " ".join(str(error).split())[:300]
+        text = _PIPELINE_NOISE.sub("", " ".join(str(error).split()))[:300]
         for cls, code in _CLASSES:
             if isinstance(error, cls):
                 return text if text.startswith(code) else f"{code} {text}"

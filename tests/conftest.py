@@ -28,6 +28,7 @@ from pytest_httpserver import HTTPServer
 
 import worker.log as worker_log
 from tests.documents import SECRET
+from tests.faults import Rig, started_rig
 from tests.fetching import Make
 from tests.properties import records
 from tests.support import Cli, RedisProcess, RedisServer, Worker, base_env, running_worker
@@ -198,3 +199,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("fault suite")
         for line in SUMMARIES:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    """The fault suite's rig: its own redis-server, its processes stopped afterwards."""
+    with started_rig(tmp_path) as started:
+        yield started

@@ -1,6 +1,6 @@
-"""Parts of the fault suite alone: a TCP proxy that breaks the network on demand, and
-the accounting of inputs. The processes and inputs it starts from are in support.py
-and documents.py.
+"""Parts of the fault suite alone: its rig (a redis-server and the processes of one
+test), a TCP proxy that breaks the network on demand, and the accounting of inputs.
+The processes and inputs it starts from are in support.py and documents.py.
 
 Every fault test pushes a known set of inputs, injects its fault, and then checks
 that each input ended as exactly one stored record or one dead letter, with its
@@ -10,18 +10,129 @@ suite prints them at the end (conftest.py) and docs/reliability.md keeps them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import redis
 
+from tests.support import (
+    Cli,
+    Process,
+    RedisProcess,
+    base_env,
+    beat_process,
+    wait_ready,
+    worker_process,
+)
+
 SUMMARIES: list[str] = []
+
+
+# --- the rig ----------------------------------------------------------------------------------
+
+VISIBILITY = 20  # seconds: work held by a dead worker comes back after this
+PREFIX = "nwfault:"
+
+
+@dataclass
+class Rig:
+    redis: RedisProcess  # the store
+    env: dict[str, str]
+    home: Path
+    cli: Cli
+    processes: list[Process]
+    broker: RedisProcess  # the store itself, unless the rig has a broker apart
+
+    def worker(self, name: str, concurrency: int = 2) -> Process:
+        log = self.home / f"{name}.log"
+        return self._started(worker_process(self.env, self.home, log, concurrency=concurrency))
+
+    def beat(self, name: str) -> Process:
+        return self._started(beat_process(self.env, self.home, name))
+
+    def _started(self, process: Process) -> Process:
+        self.processes.append(process.start())
+        return process
+
+    def ready(self, process: Process) -> None:
+        wait_ready(process, self.broker.client(), PREFIX)
+
+    def logs(self) -> str:
+        return "\n".join(f"== {p.log.name}\n{p.text()[-3000:]}" for p in self.processes)
+
+
+@contextlib.contextmanager
+def started_rig(tmp_path: Path, *, broker_apart: bool = False) -> Iterator[Rig]:
+    """A redis-server of the test's own (and one for the broker, `broker_apart`), and
+    the settings the fault suite runs with; every process the test started is
+    stopped afterwards, then the servers."""
+    server = RedisProcess(tmp_path / "redis")
+    server.start()
+    broker = server
+    env = base_env(server.url, PREFIX, tmp_path / "var")
+    if broker_apart:
+        broker = RedisProcess(tmp_path / "broker")
+        broker.start()
+        env["NEWSWORKER_BROKER_URL"] = broker.url
+    env.update(
+        NEWSWORKER_VISIBILITY_TIMEOUT=str(VISIBILITY),
+        NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",
+        NEWSWORKER_FETCH_TIMEOUT="2",
+        NEWSWORKER_FETCH_CONNECT_TIMEOUT="1",
+        NEWSWORKER_FEED_MIN_INTERVAL="1",
+        NEWSWORKER_DISPATCH_INTERVAL="0.5",
+        NEWSWORKER_HOST_CONCURRENCY="8",
+        NEWSWORKER_FEEDS_FILE=str(tmp_path / "no-feeds.yaml"),
+    )
+    rig = Rig(server, env, tmp_path, Cli(env, tmp_path), [], broker)
+    try:
+        yield rig
+    finally:
+        for process in rig.processes:
+            process.stop()
+        server.stop()
+        if broker is not server:
+            broker.stop()
+
+
+def enqueue(rig: Rig, folder: Path) -> None:
+    done = rig.cli.run("enqueue", str(folder), "--json")
+    assert done.returncode == 0, done.stderr
+
+
+def add_feeds(rig: Rig, urls: list[str], interval: float | None = None) -> None:
+    for url in urls:
+        args = ["feeds", "add", url, "--json"]
+        if interval:
+            args += ["--interval", str(interval)]
+        done = rig.cli.run(*args)
+        assert done.returncode == 0, done.stderr
+
+
+def settle(rig: Rig, fault: str, titles: set[str], bad: set[str], timeout: float) -> Account:
+    result = wait_for(lambda: account(fault, rig.redis.client(), PREFIX, titles, bad), timeout)
+    record(result)
+    assert result.whole, f"{result.line()}\n{rig.logs()}"
+    return result
+
+
+def stored_count(rig: Rig) -> int:
+    return int(rig.redis.client().zcard(f"{PREFIX}idx:time"))
+
+
+def wait_stored(rig: Rig, at_least: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while stored_count(rig) < at_least:
+        assert time.monotonic() < deadline, rig.logs()
+        time.sleep(0.05)
 
 
 # --- network ----------------------------------------------------------------------------------

@@ -11,94 +11,24 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.documents import feed_document, write_articles
-from tests.faults import Account, FaultyProxy, account, record, wait_for
-from tests.support import (
-    Cli,
-    Process,
-    RedisProcess,
-    base_env,
-    beat_process,
-    wait_ready,
-    worker_process,
+from tests.faults import (
+    VISIBILITY,
+    FaultyProxy,
+    Rig,
+    add_feeds,
+    enqueue,
+    settle,
+    stored_count,
+    wait_stored,
 )
 
 pytestmark = pytest.mark.slow
-
-VISIBILITY = 20  # seconds: work held by a dead worker comes back after this
-PREFIX = "nwfault:"
-
-
-@dataclass
-class Rig:
-    redis: RedisProcess
-    env: dict[str, str]
-    home: Path
-    cli: Cli
-    processes: list[Process]
-
-    def worker(self, name: str, concurrency: int = 2) -> Process:
-        log = self.home / f"{name}.log"
-        return self._started(worker_process(self.env, self.home, log, concurrency=concurrency))
-
-    def beat(self, name: str) -> Process:
-        return self._started(beat_process(self.env, self.home, name))
-
-    def _started(self, process: Process) -> Process:
-        self.processes.append(process.start())
-        return process
-
-    def ready(self, process: Process) -> None:
-        wait_ready(process, self.redis.client(), PREFIX)
-
-    def logs(self) -> str:
-        return "\n".join(f"== {p.log.name}\n{p.text()[-3000:]}" for p in self.processes)
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    server = RedisProcess(tmp_path / "redis")
-    server.start()
-    env = base_env(server.url, PREFIX, tmp_path / "var")
-    env.update(
-        NEWSWORKER_VISIBILITY_TIMEOUT=str(VISIBILITY),
-        NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",
-        NEWSWORKER_FETCH_TIMEOUT="2",
-        NEWSWORKER_FETCH_CONNECT_TIMEOUT="1",
-        NEWSWORKER_FEED_MIN_INTERVAL="1",
-        NEWSWORKER_DISPATCH_INTERVAL="0.5",
-        NEWSWORKER_HOST_CONCURRENCY="8",
-        NEWSWORKER_FEEDS_FILE=str(tmp_path / "no-feeds.yaml"),
-    )
-    rig = Rig(server, env, tmp_path, Cli(env, tmp_path), [])
-    try:
-        yield rig
-    finally:
-        for process in rig.processes:
-            process.stop()
-        server.stop()
-
-
-def enqueue(rig: Rig, folder: Path) -> None:
-    done = rig.cli.run("enqueue", str(folder), "--json")
-    assert done.returncode == 0, done.stderr
-
-
-def add_feeds(rig: Rig, urls: list[str], interval: float | None = None) -> None:
-    for url in urls:
-        args = ["feeds", "add", url, "--json"]
-        if interval:
-            args += ["--interval", str(interval)]
-        done = rig.cli.run(*args)
-        assert done.returncode == 0, done.stderr
 
 
 class InFlight:
@@ -137,24 +67,6 @@ def serve_feeds(
 
         httpserver.expect_request(f"/feed/{n}").respond_with_handler(handler)
     return {f"Feed {n} entry {j}" for n in range(feeds) for j in range(entries)}
-
-
-def settle(rig: Rig, fault: str, titles: set[str], bad: set[str], timeout: float) -> Account:
-    result = wait_for(lambda: account(fault, rig.redis.client(), PREFIX, titles, bad), timeout)
-    record(result)
-    assert result.whole, f"{result.line()}\n{rig.logs()}"
-    return result
-
-
-def stored_count(rig: Rig) -> int:
-    return int(rig.redis.client().zcard(f"{PREFIX}idx:time"))
-
-
-def wait_stored(rig: Rig, at_least: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while stored_count(rig) < at_least:
-        assert time.monotonic() < deadline, rig.logs()
-        time.sleep(0.05)
 
 
 def test_worker_killed_with_sigkill_mid_tasks_then_restarted(

@@ -147,3 +147,23 @@ def test_ingest_into_a_full_store_says_not_stored(shared: Rig) -> None:
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(lines) == 5
     assert all(line["error"].startswith(f"not stored: {OOM}") for line in lines), lines
+
+
+def test_status_warns_from_80_percent_and_names_what_holds_the_memory(shared: Rig) -> None:
+    rig = shared
+    write_articles(rig.home / "in", 40)
+    assert rig.cli.run("ingest", str(rig.home / "in")).returncode == 0
+    code, [before] = rig.cli.json_lines("status", "--json")
+    assert code == 0 and before["warnings"] == []
+    holders = before["memory"]["holders"]
+    assert holders["records"] > 40 * 500 and holders["indexes"] > 0 and holders["stream"] > 0
+    assert "broker" in holders  # the broker is this server too
+    used = before["memory"]["used_bytes"]
+    rig.redis.client().config_set("maxmemory", int(used / 0.85))
+    done = rig.cli.run("status", "--json")
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    [warning] = status["warnings"]
+    assert status["memory"]["used_percent"] >= 80
+    assert "of maxmemory" in warning and "Held by: records" in warning
+    assert f"warning: {warning}" in done.stderr

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from celery.result import AsyncResult
 
+from worker.cli.status import workers_answering
 from worker.cli.wait import Answer, answers
 from worker.errors import BadInput, NewsworkerError
 from worker.inputs.files import STDIN, expand, read_input
@@ -36,7 +37,7 @@ def enqueue_paths(
     """
     from worker.tasks import file_payload, ingest_file
 
-    if wait and not _workers_answer(ingest_file.app):
+    if wait and not workers_answering(limit=1):
         # Not an error: the messages wait in the queue until a worker starts.
         print("newsworker: no worker answered; waiting for one to start", file=sys.stderr)
     refs = expand(paths)
@@ -57,13 +58,6 @@ def enqueue_paths(
     if not wait:
         return early + [IngestOutcome(d, "queued", task_id=r.id) for d, r in sent]
     return early + _collect(sent, timeout, progress, lambda: _store_refusal(settings))
-
-
-def _workers_answer(app: Any) -> bool:
-    try:
-        return bool(app.control.ping(timeout=1.0, limit=1))
-    except Exception:  # a broker that refuses writes cannot carry the ping either
-        return False
 
 
 def _not_sent(exc: Exception) -> str:

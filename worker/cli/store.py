@@ -86,6 +86,8 @@ def status(as_json: bool) -> None:
 
     with services() as svc:
         document = collect_status(get_settings(), svc)
+    for warning in document["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         emit_json(document)
         return

@@ -70,11 +70,13 @@ class Rig:
 
 
 @contextlib.contextmanager
-def started_rig(tmp_path: Path, *, broker_apart: bool = False) -> Iterator[Rig]:
-    """A redis-server of the test's own (and one for the broker, `broker_apart`), and
-    the settings the fault suite runs with; every process the test started is
-    stopped afterwards, then the servers."""
-    server = RedisProcess(tmp_path / "redis")
+def started_rig(
+    tmp_path: Path, *, broker_apart: bool = False, store_dir: Path | None = None
+) -> Iterator[Rig]:
+    """A redis-server of the test's own (its files in `store_dir`), one for the broker
+    with `broker_apart`, and the settings the fault suite runs with; every process
+    the test started is stopped afterwards, then the servers."""
+    server = RedisProcess(store_dir or tmp_path / "redis")
     server.start()
     broker = server
     env = base_env(server.url, PREFIX, tmp_path / "var")

@@ -2,7 +2,8 @@
 
 Redis answers the writes it will not make with an error and keeps running: at
 `maxmemory` (OOM), as a replica (READONLY). Each test refuses writes in the
-middle of real work, checks that no command hangs past its timeout or prints a
+middle of real work (and MISCONF: a failed save, a full disk), checks that no
+command hangs past its timeout or prints a
 traceback, that every input is reported, then lets Redis accept writes again and
 accounts for every input: one record or one dead letter each, none twice, none
 lost. The lines join the fault suite's summary (docs/reliability.md).
@@ -11,8 +12,9 @@ lost. The lines join the fault suite's summary (docs/reliability.md).
 from __future__ import annotations
 
 import json
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,8 +28,8 @@ from worker.store.embedded import free_port
 
 pytestmark = pytest.mark.slow
 
-# About a hundred small records' worth of memory above what the server uses at the start.
-HEADROOM = 300_000
+# Room for some of the inputs above what the server uses at the start, not for all.
+HEADROOM = 1_000_000
 OOM = "store refuses writes (OOM command not allowed when used memory > 'maxmemory'"
 
 
@@ -56,6 +58,7 @@ def enqueue_wait(rig: Rig, folder: Path, timeout: float) -> tuple[list[dict], fl
     started = time.monotonic()
     done = rig.cli.run("enqueue", str(folder), "--wait", "--timeout", str(timeout), "--json")
     took = time.monotonic() - started
+    (rig.home / "enqueue.json").write_text(done.stdout)  # for the failure's post-mortem
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 1, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()], took
@@ -76,7 +79,7 @@ def test_store_full_during_an_enqueue_broker_apart(apart: Rig) -> None:
     assert worker.alive
     free_memory(rig.redis)
     fault = (
-        f"store full (OOM) during an enqueue, broker apart ({len(waiting)} waiting at --wait's end)"
+        f"store full (OOM) during an enqueue, broker apart ({len(waiting)} not stored in time)"
     )
     settle(rig, fault, titles, bad, timeout=120)
     assert worker.alive
@@ -94,6 +97,9 @@ def test_store_and_broker_full_during_an_enqueue(shared: Rig) -> None:
     assert len(outcomes) == 304
     refused = [o for o in outcomes if (o["error"] or "").startswith("not sent: broker refuses")]
     assert refused, outcomes[-3:]
+    # Once the broker refuses, the rest is not sent (and said so): nothing in between.
+    not_sent = [o for o in outcomes if (o["error"] or "").startswith("not sent")]
+    assert not_sent == refused
     free_memory(rig.redis)
     # What was not sent stays with the user, who sends it again: then every input is in.
     done = rig.cli.run("enqueue", *(o["path"] for o in refused), "--json")
@@ -167,3 +173,66 @@ def test_status_warns_from_80_percent_and_names_what_holds_the_memory(shared: Ri
     assert status["memory"]["used_percent"] >= 80
     assert "of maxmemory" in warning and "Held by: records" in warning
     assert f"warning: {warning}" in done.stderr
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def bgsave_status(server: RedisProcess) -> str:
+    return str(server.client().info("persistence")["rdb_last_bgsave_status"])
+
+
+def test_store_that_cannot_save_refuses_writes_until_it_can(apart: Rig) -> None:
+    rig = apart
+    titles, bad = write_articles(rig.home / "in", 100, bad=2)
+    worker = rig.worker("w1")
+    rig.ready(worker)
+    store = rig.redis.client()
+    folder, name = store.config_get("dir")["dir"], store.config_get("dbfilename")["dbfilename"]
+    blocker = Path(folder) / name
+    blocker.mkdir()  # the snapshot cannot be renamed into place: the save fails
+    store.bgsave()
+    wait_until(lambda: bgsave_status(rig.redis) == "err", "a failed background save")
+    done = rig.cli.run("enqueue", str(rig.home / "in"), "--json")
+    assert done.returncode == 0, done.stderr
+    time.sleep(4)
+    assert stored_count(rig) == 0
+    assert "MISCONF" in worker.text()
+    blocker.rmdir()
+    store.bgsave()
+    settle(rig, "store cannot save (MISCONF), then can", titles, bad, timeout=120)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs for the store's files, where this machine lets the test mount one."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_store_disk_full_under_the_append_only_file(small_disk: Path, tmp_path: Path) -> None:
+    with started_rig(tmp_path, broker_apart=True, store_dir=small_disk / "redis") as rig:
+        titles, bad = write_articles(rig.home / "in", 300, bad=2)
+        worker = rig.worker("w1")
+        rig.ready(worker)
+        assert rig.cli.run("enqueue", str(rig.home / "in"), "--json").returncode == 0
+        wait_until(lambda: "MISCONF" in worker.text(), "the store to refuse writes", 60)
+        assert stored_count(rig) < 300
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+        rig.redis.client().bgsave()
+        settle(rig, "store disk full under the append-only file, then room", titles, bad, 120)
+        assert worker.alive

@@ -43,18 +43,24 @@ def enqueue_paths(
     refs = expand(paths)
     sent: list[tuple[str, AsyncResult]] = []
     early: list[IngestOutcome] = []
+    refused: str | None = None  # once the broker refuses writes, the rest is not sent
     with progress(len(refs), "enqueue") as bar:
         for ref in refs:
+            bar.update(1)
+            if refused:
+                early.append(IngestOutcome(ref.display, "failed", error=refused))
+                continue
             try:
                 item = read_input(ref, max_bytes=settings.max_file_bytes)
             except NewsworkerError as exc:
                 early.append(IngestOutcome(ref.display, "failed", error=str(exc)))
-            else:
-                try:
-                    sent.append((ref.display, ingest_file.delay(file_payload(item))))
-                except Exception as exc:  # the broker refused or failed: this input stays here
-                    early.append(IngestOutcome(ref.display, "failed", error=_not_sent(exc)))
-            bar.update(1)
+                continue
+            try:
+                sent.append((ref.display, ingest_file.delay(file_payload(item))))
+            except Exception as exc:  # the broker refused or failed: this input stays here
+                error = _not_sent(exc)
+                early.append(IngestOutcome(ref.display, "failed", error=error))
+                refused = error if refusal(exc) else None
     if not wait:
         return early + [IngestOutcome(d, "queued", task_id=r.id) for d, r in sent]
     return early + _collect(sent, timeout, progress, lambda: _store_refusal(settings))

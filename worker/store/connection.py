@@ -16,6 +16,7 @@ from redis.retry import Retry
 
 from worker.errors import StorageError
 from worker.redact import redact_url
+from worker.store.refusals import refusal
 
 T = TypeVar("T")
 
@@ -69,10 +70,16 @@ def connect(url: str) -> redis.Redis:
 
 
 def check_connection(client: redis.Redis, url: str) -> None:
-    """PING once; a refused password or unreachable server becomes one clear StorageError."""
+    """PING once; a refused password or unreachable server becomes one clear StorageError.
+
+    A server that refuses writes (MISCONF refuses even PING) did answer: each command
+    then says, input by input, what it could not write.
+    """
     try:
         client.ping()
     except redis.RedisError as exc:
+        if refusal(exc) is not None:
+            return
         reason = str(exc) or type(exc).__name__
         raise StorageError(f"cannot use Redis at {redact_url(url)}: {reason}") from exc
 

@@ -78,9 +78,7 @@ def test_store_full_during_an_enqueue_broker_apart(apart: Rig) -> None:
     assert stored_count(rig) < 300
     assert worker.alive
     free_memory(rig.redis)
-    fault = (
-        f"store full (OOM) during an enqueue, broker apart ({len(waiting)} not stored in time)"
-    )
+    fault = f"store full (OOM) during an enqueue, broker apart ({len(waiting)} not stored in time)"
     settle(rig, fault, titles, bad, timeout=120)
     assert worker.alive
     assert "store_refuses_writes" in worker.text()

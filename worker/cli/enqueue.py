@@ -18,7 +18,7 @@ from worker.settings import Settings
 from worker.store.connection import connect
 from worker.store.failures import FailureLog
 from worker.store.keys import Keys
-from worker.store.refusals import probe, refusal
+from worker.store.refusals import refusal, refusing
 
 
 def enqueue_paths(
@@ -76,7 +76,7 @@ def _not_sent(exc: Exception) -> str:
 def _store_refusal(settings: Settings) -> str | None:
     """Why the store refuses writes now, or None when it accepts them (or is unreachable)."""
     try:
-        return probe(connect(settings.require_redis_url()), Keys(settings.key_prefix).probe)
+        return refusing(connect(settings.require_redis_url()), Keys(settings.key_prefix).probe)
     except (NewsworkerError, redis.RedisError):
         return None
 

@@ -25,7 +25,10 @@ import redis
 
 # redis-py names the command of a pipeline that failed, payload and all.
 _PIPELINE_NOISE = re.compile(r"Command # \d+ \(.*?\) of pipeline caused error: ")
+# From this share of maxmemory on, a store with the noeviction policy counts as full.
+FULL = 0.95
 _CODES = ("OOM", "MISCONF", "READONLY", "BUSY", "NOREPLICAS", "MASTERDOWN", "LOADING")
+_CODE_IN_TEXT = re.compile(r"(?:^|[\s-])(" + "|".join(_CODES) + r") ")
 # redis-py drops the code of the errors it has a class for: give it back.
 _CLASSES: tuple[tuple[type[BaseException], str], ...] = (
     (redis.exceptions.OutOfMemoryError, "OOM"),
@@ -44,10 +47,11 @@ def refusal(exc: BaseException) -> str | None:
             if isinstance(error, cls):
                 return text if text.startswith(code) else f"{code} {text}"
         if isinstance(error, redis.exceptions.ResponseError):
-            # A refusal inside a script comes back as the script's error, code and all.
-            for code in _CODES:
-                if text.startswith(code + " ") or f" {code} " in f" {text} ":
-                    return text
+            # A refusal inside a script comes back inside the script's error
+            # ("... @user_script: 6: -OOM command not allowed ..." on Redis 6).
+            found = _CODE_IN_TEXT.search(text)
+            if found:
+                return text[found.start(1) :]
     return None
 
 
@@ -63,6 +67,20 @@ def probe(client: redis.Redis, key: str) -> str | None:
         if reason is None:
             raise
         return reason
+    return None
+
+
+def refusing(client: redis.Redis, key: str) -> str | None:
+    """Whether the server refuses writes now, for a report: the probe's answer, or
+    OOM when memory is at the brim (a tiny probe slips through below the limit
+    while every record write, being larger, still pushes it over)."""
+    reason = probe(client, key)
+    if reason is not None:
+        return reason
+    memory = client.info("memory")
+    used, limit = int(memory.get("used_memory", 0)), int(memory.get("maxmemory", 0))
+    if limit and memory.get("maxmemory_policy") == "noeviction" and used >= FULL * limit:
+        return f"OOM used memory at {100 * used / limit:.1f} % of maxmemory"
     return None
 
 

@@ -22,7 +22,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.documents import write_articles
 from tests.faults import Rig, add_feeds, settle, started_rig, stored_count
-from tests.support import RedisProcess
+from tests.support import Process, RedisProcess
 from tests.test_faults import serve_feeds
 from worker.store.embedded import free_port
 
@@ -54,25 +54,27 @@ def free_memory(server: RedisProcess) -> None:
     server.client().config_set("maxmemory", 0)
 
 
-def enqueue_wait(rig: Rig, folder: Path, timeout: float) -> tuple[list[dict], float]:
-    started = time.monotonic()
-    done = rig.cli.run("enqueue", str(folder), "--wait", "--timeout", str(timeout), "--json")
-    took = time.monotonic() - started
-    (rig.home / "enqueue.json").write_text(done.stdout)  # for the failure's post-mortem
-    assert "Traceback" not in done.stderr, done.stderr
-    assert done.returncode == 1, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()], took
-
-
-def test_store_full_during_an_enqueue_broker_apart(apart: Rig) -> None:
-    rig = apart
+def enqueue_into_a_full_store(rig: Rig) -> tuple[Process, set[str], set[str], list[dict]]:
+    """A worker; 300 good files and 4 bad ones sent with `enqueue --wait --timeout 15`
+    once memory is capped: (the worker, titles, bad paths, the outcome of each input)."""
     titles, bad = write_articles(rig.home / "in", 300, bad=4)
     worker = rig.worker("w1")
     rig.ready(worker)
     cap_memory(rig.redis, HEADROOM)
-    outcomes, took = enqueue_wait(rig, rig.home / "in", timeout=15)
-    assert took < 15 + 15, "the wait ends about its timeout (plus start-up and sending)"
+    started = time.monotonic()
+    done = rig.cli.run("enqueue", str(rig.home / "in"), "--wait", "--timeout", "15", "--json")
+    assert time.monotonic() - started < 15 + 15, "the wait ends about its timeout"
+    (rig.home / "enqueue.json").write_text(done.stdout)  # for the failure's post-mortem
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stderr
+    outcomes = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(outcomes) == 304  # every input reported
+    return worker, titles, bad, outcomes
+
+
+def test_store_full_during_an_enqueue_broker_apart(apart: Rig) -> None:
+    rig = apart
+    worker, titles, bad, outcomes = enqueue_into_a_full_store(rig)
     full = "not stored yet: store refuses writes (OOM "
     waiting = [o for o in outcomes if (o["error"] or "").startswith(full)]
     assert waiting, outcomes[-3:]
@@ -88,12 +90,7 @@ def test_store_full_during_an_enqueue_broker_apart(apart: Rig) -> None:
 
 def test_store_and_broker_full_during_an_enqueue(shared: Rig) -> None:
     rig = shared
-    titles, bad = write_articles(rig.home / "in", 300, bad=4)
-    worker = rig.worker("w1")
-    rig.ready(worker)
-    cap_memory(rig.redis, HEADROOM)
-    outcomes, _ = enqueue_wait(rig, rig.home / "in", timeout=15)
-    assert len(outcomes) == 304
+    worker, titles, bad, outcomes = enqueue_into_a_full_store(rig)
     refused = [o for o in outcomes if (o["error"] or "").startswith("not sent: broker refuses")]
     assert refused, outcomes[-3:]
     # Once the broker refuses, the rest is not sent (and said so): nothing in between.

@@ -243,3 +243,25 @@ def test_store_disk_full_under_the_append_only_file(small_disk: Path, tmp_path: 
         rig.redis.client().bgsave()
         settle(rig, "store disk full under the append-only file, then room", titles, bad, 120)
         assert worker.alive
+
+
+def test_store_and_broker_turned_replica(shared: Rig) -> None:
+    """A broker that turns replica refuses even BRPOP and the queue declarations Celery
+    makes when it reconnects: the worker may stop (a supervisor starts it again) but
+    nothing is lost, and every input sent meanwhile is reported not sent."""
+    rig = shared
+    titles, bad = write_articles(rig.home / "in", 40, bad=2)
+    rig.ready(rig.worker("w1"))
+    store = rig.redis.client()
+    store.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))
+    time.sleep(3)
+    done = rig.cli.run("enqueue", str(rig.home / "in"), "--json")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    outcomes = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(outcomes) == 42
+    assert all(o["error"].startswith("not sent: broker refuses writes (READONLY") for o in outcomes)
+    store.execute_command("REPLICAOF", "NO", "ONE")
+    if not rig.processes[0].alive:
+        rig.ready(rig.worker("w2"))
+    assert rig.cli.run("enqueue", str(rig.home / "in"), "--json").returncode == 0
+    settle(rig, "store and broker read-only (a replica), then primary again", titles, bad, 120)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
+from celery.exceptions import Reject
 from celery.signals import setup_logging
 from kombu.transport import TRANSPORT_ALIASES
 
@@ -25,7 +26,25 @@ from worker.store.connection import with_tls_defaults
 # (worker/broker.py). The URL, and so everything Celery shows of it, stays as it is.
 TRANSPORT_ALIASES.update(redis="worker.broker:Transport", rediss="worker.broker:Transport")
 
-app = Celery("newsworker", include=["worker.tasks"])
+
+class RequeueingTask(Task):  # type: ignore[misc]
+    """A task whose retry never drops its message.
+
+    Celery republishes a message to retry it, and when the broker refuses that
+    publish it rejects the message without requeueing it: lost. Here it goes back
+    to the broker unacknowledged instead, to run again.
+    """
+
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().retry(*args, **kwargs)
+        except Reject as exc:
+            if exc.requeue:
+                raise
+            raise Reject(exc.reason, requeue=True) from exc
+
+
+app = Celery("newsworker", include=["worker.tasks"], task_cls=RequeueingTask)
 # While the store refuses writes the consumer fetches no tasks (worker/gate.py).
 app.steps["consumer"].add(StoreGate)
 

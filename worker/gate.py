@@ -33,10 +33,6 @@ class RefusalLog:
         self._last = 0.0  # when a refusal was last logged
         self._told = False  # a refusal was logged since writes were last accepted
 
-    @property
-    def refusing(self) -> bool:
-        return self._since is not None
-
     def refused(self, reason: str) -> None:
         now = time.monotonic()
         self._since = self._since or now
@@ -77,17 +73,36 @@ def _action(reason: str) -> str:
     return _ACTIONS.get(reason.split(" ", 1)[0], "make the Redis server accept writes again")
 
 
-def wait_for_writes(client: redis.Redis, reason: str, deadline: float) -> bool:
-    """Probe the store with backoff until it accepts writes (True) or `deadline` (False)."""
+class Patience:
+    """How long one task may still wait for writes, and its backoff so far (kept
+    across the attempts of one task, so a store that lets the probe through but
+    refuses the real write is not hammered)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.delay = 0.5
+
+    def next_delay(self) -> float | None:
+        """The next wait, or None when it would end past the deadline."""
+        delay, self.delay = self.delay, min(self.delay * 2, 10.0)
+        return None if time.monotonic() + delay > self.deadline else delay
+
+
+def wait_for_writes(client: redis.Redis, reason: str, patience: Patience) -> bool:
+    """Probe the store with backoff until it accepts writes (True), or until the
+    patience runs out (False). A store that cannot be reached meanwhile (restarted
+    with more memory, say) is still waited for."""
     key = Keys(get_settings().key_prefix).probe
-    delay = 0.5
     while True:
         REFUSALS.refused(reason)
-        if time.monotonic() + delay > deadline:
+        delay = patience.next_delay()
+        if delay is None:
             return False
         time.sleep(delay)
-        delay = min(delay * 2, 10.0)
-        found = probe(client, key)
+        try:
+            found = probe(client, key)
+        except redis.RedisError as exc:
+            found = f"{type(exc).__name__}: {exc}"
         if found is None:
             REFUSALS.accepted()
             return True

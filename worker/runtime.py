@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -39,7 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from worker.errors import StorageError
-from worker.gate import wait_for_writes
+from worker.gate import Patience, wait_for_writes
 from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.log import get_logger
 from worker.polling.poll import Poller
@@ -152,25 +151,28 @@ def at_task_edge(task: Task, work: Callable[[], T], give_up: Callable[[str, str]
 
     The same for every task: past `MAX_DELIVERIES`, or at the soft time limit
     (wherever it strikes, the delivery count included). While the store refuses
-    writes, wait for it (see the module docstring).
+    writes, wait for it (see the module docstring); giving up writes too (a dead
+    letter, a feed's error) and waits the same way.
     """
+    soft_limit = float(task.app.conf.task_soft_time_limit or 60)
+    patience = Patience(min(get_settings().refusal_wait, max(soft_limit - 10, 1.0)))
     try:
         deliveries = count_delivery(task)
         if deliveries is not None:
             reason = f"given up after {deliveries} deliveries: the worker died or hung on it"
-            return give_up(reason, "TooManyDeliveries")
-        return _until_accepted(task, work)
+            return _until_accepted(task, lambda: give_up(reason, "TooManyDeliveries"), patience)
+        return _until_accepted(task, work, patience)
     except SoftTimeLimitExceeded as exc:
         limit = task.app.conf.task_soft_time_limit
         get_logger("newsworker.tasks").warning("time_limit", seconds=limit)
-        return give_up(f"stopped at the {limit} s time limit", type(exc).__name__)
+        reason, error_type = f"stopped at the {limit} s time limit", type(exc).__name__
+        # The hard limit is 5 s away: no waiting for the store now.
+        return _until_accepted(task, lambda: give_up(reason, error_type), Patience(0.0))
 
 
-def _until_accepted(task: Task, work: Callable[[], T]) -> T:
-    """`work()`, run again once the store accepts writes when it refused one."""
-    soft_limit = float(task.app.conf.task_soft_time_limit or 60)
-    wait = min(get_settings().refusal_wait, max(soft_limit - 10, 1.0))
-    deadline = time.monotonic() + wait
+def _until_accepted(task: Task, work: Callable[[], T], patience: Patience) -> T:
+    """`work()`, run again once the store accepts writes when it refused one; past
+    `patience`, the message goes back to the broker unacknowledged."""
     while True:
         try:
             return work()
@@ -178,7 +180,7 @@ def _until_accepted(task: Task, work: Callable[[], T]) -> T:
             reason = refusal(exc)
             if reason is None:
                 raise
-        if not wait_for_writes(services().client, reason, deadline):
+        if not wait_for_writes(services().client, reason, patience):
             _forget_delivery(task)  # this delivery is no sign the message harms its worker
             raise Reject(f"store refuses writes ({reason}); message handed back", requeue=True)
 

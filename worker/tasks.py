@@ -24,7 +24,7 @@ import structlog
 from celery import Task
 from celery.signals import beat_init, worker_ready
 
-from worker.celery_app import app
+from worker.celery_app import RequeueingTask, app
 from worker.errors import NewsworkerError, StorageError
 from worker.gate import REFUSALS
 from worker.ingest import ingest_input
@@ -51,13 +51,13 @@ def _input_name(payload: dict[str, Any]) -> str:
     return str(payload.get("path") or payload.get("display") or "?")
 
 
-class IngestTask(Task):  # type: ignore[misc]
+class IngestTask(RequeueingTask):
     """Records inputs that fail for good (retries exhausted) as dead letters."""
 
     def on_failure(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
-        if refusal(exc) is not None:  # handed back to the broker, not failed (runtime.py)
+        if refusal(exc) is not None:  # the store refuses this very dead letter too
             return
         payload = args[0] if args else kwargs.get("payload", {})
         services().failures.record(
@@ -134,6 +134,7 @@ def dispatch_due() -> int:
             REFUSALS.refused(reason)  # no claims: the due feeds wait in the schedule
             info.update(feeds=0, outcome="skipped", reason=reason)
             return 0
+        REFUSALS.accepted()
         # One connection for the whole batch; nobody waits on these results.
         with app.producer_or_acquire() as producer:
             for feed_id in ids:

@@ -149,17 +149,33 @@ def poll(
             states = [s for s in svc.feeds.all() if s.status != "disabled"]
         else:
             states = [_find(svc.feeds.find(ref), ref) for ref in feed_refs]
-        sent = [(s, poll_feed.delay(s.id)) for s in states]
+        sent, status = [], 0
+        for state in states:
+            try:
+                sent.append((state, poll_feed.delay(state.id)))
+            except Exception as exc:  # the broker refused or failed: this feed is not polled
+                _print_poll(_not_sent(state, exc), as_json)
+                status = 1
         if not wait:
             for state, result in sent:
                 _print_poll({"feed": state.id, "url": state.url, "task_id": result.id}, as_json)
-            return
-        status = 0
+            sys.exit(status)
         for state, answer in answers(sent, timeout):
             outcome = _outcome(state, answer)
             status |= outcome["outcome"] == "failed"
             _print_poll(outcome, as_json)
     sys.exit(status)
+
+
+def _not_sent(state: FeedState, exc: Exception) -> dict[str, Any]:
+    from worker.store.refusals import refusal
+
+    reason = refusal(exc)
+    error = f"broker refuses writes ({reason})" if reason else " ".join(str(exc).split())
+    return {
+        "feed": state.id, "url": state.url, "outcome": "failed", "http_status": None,
+        "new": 0, "updated": 0, "unchanged": 0, "error": f"not sent: {error}",
+    }  # fmt: skip
 
 
 def _outcome(state: FeedState, answer: Answer) -> dict[str, Any]:

@@ -41,10 +41,16 @@ def answers(sent: Iterable[tuple[K, AsyncResult]], timeout: float) -> Iterator[t
     """Each (key, answer) in the order sent, waiting at most `timeout` seconds from now.
 
     Past the deadline each remaining task is still asked once (it may have finished
-    meanwhile), without waiting: the whole wait ends within the timeout.
+    meanwhile), without waiting; once the result backend has failed, it is not asked
+    again: the whole wait ends within the timeout.
     """
     deadline = time.monotonic() + timeout
-    return ((key, _answer(result, deadline)) for key, result in sent)
+    broken: Answer | None = None
+    for key, result in sent:
+        answer = broken or _answer(result, deadline)
+        if not answer.answered and not isinstance(answer.value, ResultTimeout):
+            broken = answer
+        yield key, answer
 
 
 def _answer(result: AsyncResult, deadline: float) -> Answer:

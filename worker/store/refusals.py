@@ -8,7 +8,9 @@ Redis answers a write it will not make with an error and keeps running:
 - `READONLY`: the server is a replica, e.g. after a failover;
 - `BUSY`: a script has run past `busy-reply-threshold`;
 - `NOREPLICAS`, `MASTERDOWN`: too few replicas, or a replica without its master;
-- `LOADING`: the dataset is still being loaded at start-up.
+- `LOADING`: the dataset is still being loaded at start-up;
+- `UNBLOCKED`: a blocking read (the broker's BRPOP) cut short because the server
+  just became a replica.
 
 Each is transient: the same write succeeds once the operator (or Redis) has
 freed memory, fixed the disk, or the failover has finished. The worker treats
@@ -27,7 +29,9 @@ import redis
 _PIPELINE_NOISE = re.compile(r"Command # \d+ \(.*?\) of pipeline caused error: ")
 # From this share of maxmemory on, a store with the noeviction policy counts as full.
 FULL = 0.95
-_CODES = ("OOM", "MISCONF", "READONLY", "BUSY", "NOREPLICAS", "MASTERDOWN", "LOADING")
+_CODES = (
+    "OOM", "MISCONF", "READONLY", "BUSY", "NOREPLICAS", "MASTERDOWN", "LOADING", "UNBLOCKED",
+)  # fmt: skip
 _CODE_IN_TEXT = re.compile(r"(?:^|[\s-])(" + "|".join(_CODES) + r") ")
 # redis-py drops the code of the errors it has a class for: give it back.
 _CLASSES: tuple[tuple[type[BaseException], str], ...] = (
@@ -90,4 +94,4 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        current = current.__cause__  # what was raised `from` it, never what it interrupted

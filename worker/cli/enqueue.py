@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from celery.result import AsyncResult
@@ -58,27 +59,35 @@ def enqueue_paths(
             try:
                 sent.append((ref.display, ingest_file.delay(file_payload(item))))
             except Exception as exc:  # the broker refused or failed: this input stays here
-                error = _not_sent(exc)
-                early.append(IngestOutcome(ref.display, "failed", error=error))
-                refused = error if refusal(exc) else None
+                # kombu may fail on a broker that refuses writes with an error of its
+                # own, so the broker itself is asked too.
+                reason = refusal(exc) or _refusing(settings.effective_broker_url(), settings)
+                error = f"not sent: broker refuses writes ({reason})" if reason else None
+                early.append(IngestOutcome(ref.display, "failed", error=error or _not_sent(exc)))
+                refused = error
     if not wait:
         return early + [IngestOutcome(d, "queued", task_id=r.id) for d, r in sent]
     return early + _collect(sent, timeout, progress, lambda: _store_refusal(settings))
 
 
 def _not_sent(exc: Exception) -> str:
-    reason = refusal(exc)
-    if reason:
-        return f"not sent: broker refuses writes ({reason})"
     return f"not sent: {' '.join(str(exc).split()) or type(exc).__name__}"
+
+
+def _refusing(url: str, settings: Settings) -> str | None:
+    """Why the Redis at `url` refuses writes now; None when it accepts them, is
+    unreachable, or is not Redis."""
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        return None
+    try:
+        return refusing(connect(url), Keys(settings.key_prefix).probe)
+    except (NewsworkerError, redis.RedisError):
+        return None
 
 
 def _store_refusal(settings: Settings) -> str | None:
     """Why the store refuses writes now, or None when it accepts them (or is unreachable)."""
-    try:
-        return refusing(connect(settings.require_redis_url()), Keys(settings.key_prefix).probe)
-    except (NewsworkerError, redis.RedisError):
-        return None
+    return _refusing(settings.require_redis_url(), settings)
 
 
 def _collect(

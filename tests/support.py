@@ -37,6 +37,8 @@ def base_env(url: str | None, prefix: str, data_dir: Path) -> dict[str, str]:
     env["NEWSWORKER_DATA_DIR"] = str(data_dir)
     env["NEWSWORKER_LOG_FORMAT"] = "json"
     env["PYTHONUNBUFFERED"] = "1"
+    # One poll process per worker is enough for the tests (the default: one per core).
+    env["NEWSWORKER_POLL_PROCESSES"] = "1"
     return env
 
 
@@ -192,13 +194,20 @@ def beat_process(env: dict[str, str], cwd: Path, name: str) -> Process:
     return Process(["beat"], env, cwd, cwd / f"beat-{name}.log")
 
 
-def wait_ready(process: Process, client: redis.Redis, prefix: str, timeout: float = 60) -> None:
+QUEUES = ("newsworker", "newsworker-polls")
+
+
+def wait_ready(
+    process: Process, client: redis.Redis, prefix: str, timeout: float = 60, expected: int = 2
+) -> None:
     """Until the worker has bound its queue and said it is ready."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.alive, process.text()[-4000:]
-        # kombu records the queue binding once the consumer is set up.
-        if "ready" in process.text() and client.exists(f"{prefix}_kombu.binding.newsworker"):
+        # kombu records each queue's binding once its consumer is set up; each Celery
+        # worker (the file worker, each poll worker) logs that it is ready.
+        bound = client.exists(*(f"{prefix}_kombu.binding.{q}" for q in QUEUES)) == len(QUEUES)
+        if bound and process.text().count(" ready.") >= expected:
             return
         time.sleep(0.1)
     raise AssertionError(f"worker not ready:\n{process.text()[-4000:]}")

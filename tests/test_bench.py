@@ -64,4 +64,5 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
         assert side["warm_plain"]["runs"][0]["farm"]["feed_200"] == 3
     assert nw["round_trips"]["entries"] == 50
     assert nw["files"]["runs"][0]["outcomes"] == {"created": 10}
-    assert len(nw["peak_rss_mb"]) == 3  # the main process and its two pool children
+    # The supervisor, the file worker and its two pool children, the poll workers.
+    assert len(nw["peak_rss_mb"]) >= 4

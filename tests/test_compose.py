@@ -19,14 +19,20 @@ def load() -> dict:
 
 def test_services_and_volume() -> None:
     doc = load()
-    assert set(doc["services"]) >= {"redis", "worker", "scheduler"}
+    assert set(doc["services"]) >= {"redis", "worker", "poller", "scheduler"}
     assert "redis-data" in doc["volumes"]
     assert "redis-data:/data" in doc["services"]["redis"]["volumes"]
-    for name in ("worker", "scheduler"):
+    for name in ("worker", "poller", "scheduler"):
         service = doc["services"][name]
         assert service["build"] == "."
         assert service["environment"]["NEWSWORKER_REDIS_URL"].startswith("redis://redis:")
     assert (ROOT / "Dockerfile").exists()
+
+
+def test_files_on_a_cpu_pool_polls_on_the_poll_workers() -> None:
+    services = load()["services"]
+    assert services["worker"]["command"][:3] == ["worker", "--role", "files"]
+    assert services["poller"]["command"] == ["worker", "--role", "polls"]
 
 
 def test_redis_persists_with_append_only_file() -> None:

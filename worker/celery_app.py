@@ -75,6 +75,10 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_acks_on_failure_or_timeout": True,
         "worker_prefetch_multiplier": 1,
         "task_default_queue": settings.queue,
+        "task_routes": {
+            "newsworker.poll_feeds": {"queue": settings.effective_poll_queue},
+            "newsworker.poll_feed": {"queue": settings.effective_poll_queue},
+        },
         "task_time_limit": min(settings.task_time_limit, vt - 10),
         "task_soft_time_limit": min(settings.task_time_limit, vt - 10) - 5,
         "result_expires": settings.result_expires,

@@ -24,6 +24,10 @@ class FetchError(NewsworkerError):
     """Bytes could not be obtained (missing file, network failure). May be transient."""
 
 
+class FetchTimeout(FetchError):
+    """The server did not answer, or not all of it, within the fetch's time."""
+
+
 class StorageError(NewsworkerError):
     """Redis refused or lost a write. Transient: the operation is safe to retry."""
 

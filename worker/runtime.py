@@ -41,6 +41,7 @@ from worker.errors import StorageError
 from worker.gate import Patience, wait_for_writes
 from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.log import get_logger
+from worker.polling.batch import FetchEngine
 from worker.polling.poll import Poller
 from worker.settings import Settings, get_settings
 from worker.store.hostslots import HostSlots
@@ -65,6 +66,7 @@ MAX_DELIVERIES = 5
 
 _services: dict[int, Services] = {}
 _pollers: dict[int, Poller] = {}
+_engines: dict[int, FetchEngine] = {}
 
 
 def services() -> Services:
@@ -85,6 +87,15 @@ def poller() -> Poller:
     return _pollers[pid]
 
 
+def fetch_engine() -> FetchEngine:
+    """This process's fetch threads (worker/polling/batch.py), started on first use."""
+    pid = os.getpid()
+    if pid not in _engines:
+        _engines.clear()
+        _engines[pid] = FetchEngine(poller(), get_settings().fetch_concurrency)
+    return _engines[pid]
+
+
 def fetch_config(settings: Settings) -> FetchConfig:
     defaults = FetchConfig()
     return FetchConfig(
@@ -93,6 +104,7 @@ def fetch_config(settings: Settings) -> FetchConfig:
         total_timeout=settings.fetch_timeout,
         max_bytes=settings.max_feed_bytes,
         allow_private_networks=settings.allow_private_networks,
+        max_connections=settings.fetch_concurrency,
     )
 
 

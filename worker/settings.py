@@ -41,12 +41,20 @@ class Settings(BaseSettings):
     refusal_wait: float = Field(default=60.0, gt=0)
     result_expires: int = Field(default=24 * 3600, gt=0)
     queue: str = "newsworker"
+    # Poll batches have a queue of their own, served by the poll workers (threads).
+    poll_queue: str | None = None  # default: "<queue>-polls"
     task_events: bool = False  # Celery task events, for monitors such as Flower
     concurrency: int | None = None
 
     # Feed polling (docs/polling.md).
     dispatch_interval: float = Field(default=5.0, gt=0)
     dispatch_batch: int = Field(default=500, gt=0)
+    # Polling throughput (docs/polling.md): feeds per poll message, batches each poll
+    # process works on at once, fetch threads per poll process, poll processes.
+    poll_batch: int = Field(default=25, gt=0)
+    poll_threads: int = Field(default=16, gt=0)
+    fetch_concurrency: int = Field(default=40, gt=0)
+    poll_processes: int | None = Field(default=None, gt=0)  # default: one per core
     host_concurrency: int = Field(default=2, gt=0)
     host_slot_wait: float = Field(default=10.0, ge=0)  # then the poll is put off a little
     feed_min_interval: float = Field(default=300.0, gt=0)
@@ -59,6 +67,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+
+    @property
+    def effective_poll_queue(self) -> str:
+        return self.poll_queue or f"{self.queue}-polls"
 
     def effective_broker_url(self) -> str:
         return self.broker_url or self.require_redis_url()

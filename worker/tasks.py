@@ -1,9 +1,12 @@
 """Celery tasks: thin glue from a message to the pipeline (worker/runtime.py does the rest).
 
 - `ingest_file`: one file sent by `newsworker enqueue`; its bytes travel in the message.
-- `dispatch_due`: ticked by beat; claims the feeds that are due and sends one
-  `poll_feed` each, so a second scheduler running by mistake never polls a feed twice.
-- `poll_feed`: one poll of one feed.
+- `dispatch_due`: ticked by beat; claims the feeds that are due and sends them in
+  batches grouped by host (`poll_feeds`), so a second scheduler running by mistake
+  never polls a feed twice.
+- `poll_feeds`: one batch of polls, fetched at once (worker/polling/batch.py); on
+  the poll queue, served by the poll workers' threads.
+- `poll_feed`: one poll of one feed (kept for messages sent by older versions).
 - `purge_expired`: retention.
 
 Every task is idempotent (the store decides created / updated / unchanged), so a
@@ -30,8 +33,9 @@ from worker.gate import REFUSALS
 from worker.ingest import ingest_input
 from worker.log import get_logger, step
 from worker.model import IngestOutcome, InputFile, PollOutcome
+from worker.polling.batch import batches_by_host, poll_batch
 from worker.polling.feeds_file import parse_feeds_yaml
-from worker.runtime import RETRY, at_task_edge, poller, services
+from worker.runtime import RETRY, at_task_edge, fetch_engine, poller, services
 from worker.settings import Settings, get_settings
 from worker.store.refusals import refusal
 
@@ -120,14 +124,16 @@ def _ingest_payload(payload: dict[str, Any], display: str, now: datetime) -> lis
 
 @app.task(name="newsworker.dispatch_due", **RETRY)
 def dispatch_due() -> int:
-    """Claim the feeds that are due and enqueue one poll each."""
+    """Claim the feeds that are due and enqueue them in batches grouped by host."""
     settings = get_settings()
     with step(log, "dispatch") as info:
         now = datetime.now(UTC)
+        feeds = services().feeds
         try:
-            ids = services().feeds.claim_due(
+            ids = feeds.claim_due(
                 now, limit=settings.dispatch_batch, lease_seconds=settings.visibility_timeout + 60
             )
+            batches = batches_by_host(feeds.urls(ids), settings.poll_batch)
         except redis.RedisError as exc:
             if (reason := refusal(exc)) is None:
                 raise
@@ -135,17 +141,42 @@ def dispatch_due() -> int:
             info.update(feeds=0, outcome="skipped", reason=reason)
             return 0
         REFUSALS.accepted()
-        # One connection for the whole batch; nobody waits on these results.
+        # One connection for all the batches; nobody waits on these results.
         with app.producer_or_acquire() as producer:
-            for feed_id in ids:
-                poll_feed.apply_async(
-                    (feed_id,),
+            for batch in batches:
+                poll_feeds.apply_async(
+                    (batch,),
                     {"claimed_at": now.timestamp()},
                     producer=producer,
                     ignore_result=True,
                 )
-        info.update(feeds=len(ids), ids=ids[:20], idle=not ids)
+        info.update(feeds=len(ids), batches=len(batches), ids=ids[:20], idle=not ids)
     return len(ids)
+
+
+@app.task(bind=True, name="newsworker.poll_feeds", **RETRY)
+def poll_feeds(
+    self: Task, feed_ids: list[str], claimed_at: float | None = None
+) -> list[dict[str, Any]]:
+    """Poll a batch of feeds at once; one outcome per feed, in order.
+
+    `claimed_at` (epoch) comes from the dispatcher: a feed polled since then is a
+    duplicate claim and is skipped.
+    """
+    claimed = datetime.fromtimestamp(claimed_at, UTC) if claimed_at is not None else None
+    limit = float(self.app.conf.task_soft_time_limit or 60)
+    with structlog.contextvars.bound_contextvars(task_id=self.request.id):
+
+        def work() -> list[PollOutcome]:
+            return poll_batch(
+                poller(), fetch_engine(), feed_ids, claimed_at=claimed, time_limit=limit
+            )
+
+        def give_up(reason: str, _error_type: str) -> list[PollOutcome]:
+            now = datetime.now(UTC)
+            return [poller().give_up(feed_id, reason, now=now) for feed_id in feed_ids]
+
+        return [outcome.to_dict() for outcome in at_task_edge(self, work, give_up)]
 
 
 @app.task(bind=True, name="newsworker.poll_feed", **RETRY)

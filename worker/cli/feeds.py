@@ -137,9 +137,11 @@ def _find(state: FeedState | None, ref: str) -> FeedState:
 def poll(
     feed_refs: tuple[str, ...], poll_all: bool, wait: bool, timeout: float, as_json: bool
 ) -> None:
-    """Poll feeds now, outside the schedule."""
+    """Poll feeds now, outside the schedule (in batches by host, as the scheduler does)."""
     from worker.cli.wait import answers
-    from worker.tasks import poll_feed
+    from worker.polling.batch import batches_by_host
+    from worker.settings import get_settings
+    from worker.tasks import poll_feeds
 
     if bool(feed_refs) == poll_all:
         raise click.UsageError("name feeds (id or URL) or give --all")
@@ -149,21 +151,25 @@ def poll(
             states = [s for s in svc.feeds.all() if s.status != "disabled"]
         else:
             states = [_find(svc.feeds.find(ref), ref) for ref in feed_refs]
+        by_id = {state.id: state for state in states}
+        batches = batches_by_host({s.id: s.url for s in by_id.values()}, get_settings().poll_batch)
         sent, status = [], 0
-        for state in states:
+        for batch in batches:
             try:
-                sent.append((state, poll_feed.delay(state.id)))
-            except Exception as exc:  # the broker refused or failed: this feed is not polled
-                _print_poll(_not_sent(state, exc), as_json)
+                sent.append(([by_id[i] for i in batch], poll_feeds.delay(batch)))
+            except Exception as exc:  # the broker refused or failed: these feeds are not polled
+                for feed_id in batch:
+                    _print_poll(_not_sent(by_id[feed_id], exc), as_json)
                 status = 1
         if not wait:
-            for state, result in sent:
-                _print_poll({"feed": state.id, "url": state.url, "task_id": result.id}, as_json)
+            for batch_states, result in sent:
+                for state in batch_states:
+                    _print_poll({"feed": state.id, "url": state.url, "task_id": result.id}, as_json)
             sys.exit(status)
-        for state, answer in answers(sent, timeout):
-            outcome = _outcome(state, answer)
-            status |= outcome["outcome"] == "failed"
-            _print_poll(outcome, as_json)
+        for batch_states, answer in answers(sent, timeout):
+            for outcome in _outcomes(batch_states, answer):
+                status |= outcome["outcome"] == "failed"
+                _print_poll(outcome, as_json)
     sys.exit(status)
 
 
@@ -172,18 +178,21 @@ def _not_sent(state: FeedState, exc: Exception) -> dict[str, Any]:
 
     reason = refusal(exc)
     error = f"broker refuses writes ({reason})" if reason else " ".join(str(exc).split())
-    return {
-        "feed": state.id, "url": state.url, "outcome": "failed", "http_status": None,
-        "new": 0, "updated": 0, "unchanged": 0, "error": f"not sent: {error}",
-    }  # fmt: skip
+    return _failed(state, f"not sent: {error}")
 
 
-def _outcome(state: FeedState, answer: Answer) -> dict[str, Any]:
-    if isinstance(answer.value, dict):
+def _outcomes(states: list[FeedState], answer: Answer) -> list[dict[str, Any]]:
+    """One outcome per feed of a batch: the task's, or a failure when it gave none."""
+    if isinstance(answer.value, list) and len(answer.value) == len(states):
         return answer.value
+    error = answer.no_answer() if not answer.answered else f"poll failed: {answer.value}"
+    return [_failed(state, error) for state in states]
+
+
+def _failed(state: FeedState, error: str) -> dict[str, Any]:
     return {
         "feed": state.id, "url": state.url, "outcome": "failed", "http_status": None,
-        "new": 0, "updated": 0, "unchanged": 0, "error": answer.no_answer(),
+        "new": 0, "updated": 0, "unchanged": 0, "error": error,
     }  # fmt: skip
 
 

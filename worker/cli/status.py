@@ -25,12 +25,14 @@ def collect_status(
     broker_url = settings.effective_broker_url()
     broker = connect(broker_url)
     check_connection(broker, broker_url)
-    queue_length = int(broker.llen(keys.queue(settings.queue)))
-    memory = _memory(client, keys, broker if broker_url == settings.redis_url else None, settings)
+    names = (settings.queue, settings.effective_poll_queue)
+    queues = {name: int(broker.llen(keys.queue(name))) for name in names}
+    same = broker_url == settings.redis_url
+    memory = _memory(client, keys, broker if same else None, names)
     return {
         "articles": svc.store.count(),
         "feeds": _feed_counts(svc.feeds),
-        "queues": {settings.queue: queue_length},
+        "queues": queues,
         "workers": workers_answering(ping_timeout) or [],
         "failed": svc.failures.count(),
         "memory": memory,
@@ -53,7 +55,7 @@ def workers_answering(timeout: float = 1.0, limit: int | None = None) -> list[st
 
 
 def _memory(
-    client: redis.Redis, keys: Keys, broker: redis.Redis | None, settings: Settings
+    client: redis.Redis, keys: Keys, broker: redis.Redis | None, names: tuple[str, ...]
 ) -> dict[str, Any]:
     info = client.info("memory")
     used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
@@ -63,7 +65,7 @@ def _memory(
         "maxmemory_bytes": limit,
         "used_percent": round(100 * used / limit, 1) if limit else None,
         "policy": info.get("maxmemory_policy"),
-        "holders": memory_holders(client, keys, broker=broker, queue=settings.queue),
+        "holders": memory_holders(client, keys, broker=broker, queues=names),
     }
 
 

@@ -26,7 +26,7 @@ import httpcore
 import httpx
 
 from worker import __version__
-from worker.errors import BlockedAddress, FetchError, Gone, HTTPStatusError
+from worker.errors import BlockedAddress, FetchError, FetchTimeout, Gone, HTTPStatusError
 from worker.inputs.addresses import refusal
 from worker.inputs.freshness import parse_retry_after
 
@@ -67,6 +67,7 @@ class FetchConfig:
     max_bytes: int = 15 * 1024 * 1024
     max_redirects: int = 5
     allow_private_networks: bool = False
+    max_connections: int = 20  # kept alive between fetches; one per fetch thread is enough
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -199,8 +200,10 @@ class Fetcher:
         backend = _GuardedBackend(resolver or system_resolver, config.allow_private_networks)
         transport._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=100,
-            max_keepalive_connections=20,
+            max_connections=max(100, 2 * config.max_connections),
+            # Keep-alive pays off for the hosts polled again soon: a farm of many
+            # feeds per host, or a batch of one host's feeds.
+            max_keepalive_connections=config.max_connections,
             keepalive_expiry=5.0,
             network_backend=backend,
         )
@@ -218,9 +221,17 @@ class Fetcher:
         self._client.close()
 
     def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        deadline: float | None = None,
     ) -> FetchResult:
         """GET `url` (conditionally when validators are given), following redirects.
+
+        Bounded by the total timeout, or by `deadline` (a `time.monotonic()` instant)
+        when that comes first. Thread-safe: each thread's fetch keeps its own deadline.
 
         Raises Gone (410), HTTPStatusError (other errors), BlockedAddress (refused address
         or scheme), FetchError (network, timeout, size, too many redirects).
@@ -228,7 +239,8 @@ class Fetcher:
         validators = (("If-None-Match", etag), ("If-Modified-Since", last_modified))
         headers = {name: value for name, value in validators if value}
         started = time.monotonic()
-        token = _DEADLINE.set(started + self._config.total_timeout)
+        limit = started + self._config.total_timeout
+        token = _DEADLINE.set(limit if deadline is None else min(limit, deadline))
         try:
             return self._follow(url, headers, started)
         finally:
@@ -255,7 +267,7 @@ class Fetcher:
                 yield response
         except _TRANSPORT_ERRORS as exc:
             if isinstance(exc, httpx.TimeoutException):
-                raise FetchError(f"timed out fetching {url}") from exc
+                raise FetchTimeout(f"timed out fetching {url}") from exc
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise FetchError(f"cannot fetch {url}: {reason}") from exc
 
@@ -320,7 +332,7 @@ def _read_body(response: httpx.Response, cap: int) -> bytes:
         parts.append(chunk)
         deadline = _DEADLINE.get()
         if deadline is not None and time.monotonic() > deadline:
-            raise FetchError(f"timed out fetching {response.url} (body still arriving)")
+            raise FetchTimeout(f"timed out fetching {response.url} (body still arriving)")
     decoder.check_complete()
     return b"".join(parts)
 

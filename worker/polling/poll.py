@@ -8,14 +8,16 @@ the caller, except Redis failures, which are transient.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import random
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import redis
 import structlog
 
 from worker.errors import BadInput, FetchError, Gone, HTTPStatusError, is_time_limit
@@ -40,8 +42,13 @@ from worker.polling.decide import (
 from worker.polling.revisions import RevisionPolicy
 from worker.readers import PolledFeed, read_feed
 from worker.settings import Settings
+from worker.store.feeds import FeedRegistry
 from worker.store.hostslots import HostSlots
 from worker.store.services import Services
+
+Fetched = FetchResult | FetchError | Failed | None
+"""What a fetch gave: a response, a fetch error, a failure decided around it (the
+time limit), or None when the host had no request slot free."""
 
 REVISIONS = RevisionPolicy()
 
@@ -70,15 +77,32 @@ class Poller:
         A claimed poll of a feed polled since its claim is a duplicate (a backlog
         outlived the claim's lease and the feed was claimed again): skipped.
         """
-        state = self.svc.feeds.get(feed_id)
-        if state is None:
-            return self._missing(feed_id)
-        if state.status == "disabled":
-            return PollOutcome(feed_id, state.url, "failed", error="feed is disabled")
-        if claimed_at is not None and polled_since(state, claimed_at):
-            return PollOutcome(feed_id, state.url, "skipped", state.last_status)
+        states, settled = self.load([feed_id], claimed_at=claimed_at)
+        if settled:
+            return settled[0]
+        state = states[0]
         with structlog.contextvars.bound_contextvars(feed=feed_id, url=state.url):
-            return self._apply(state, self._attempt(state, now), now)
+            return self.conclude(state, self._fetch(state), now)
+
+    def load(
+        self, feed_ids: Sequence[str], *, claimed_at: datetime | None
+    ) -> tuple[list[FeedState], list[PollOutcome]]:
+        """The states of the feeds to poll, and the outcomes of those settled already:
+        removed, disabled, or (for a claimed poll) polled since the claim. One round trip.
+        """
+        found = self.svc.feeds.get_many(feed_ids)
+        states, settled = [], []
+        for feed_id in feed_ids:
+            state = found.get(feed_id)
+            if state is None:
+                settled.append(self._missing(feed_id))
+            elif state.status == "disabled":
+                settled.append(PollOutcome(feed_id, state.url, "failed", error="feed is disabled"))
+            elif claimed_at is not None and polled_since(state, claimed_at):
+                settled.append(PollOutcome(feed_id, state.url, "skipped", state.last_status))
+            else:
+                states.append(state)
+        return states, settled
 
     def give_up(self, feed_id: str, reason: str, *, now: datetime) -> PollOutcome:
         """Count a poll that never finished (it hit the time limit, or killed its worker)."""
@@ -87,18 +111,24 @@ class Poller:
             return self._missing(feed_id)
         return self._apply(state, Failed(reason), now)
 
+    def conclude(self, state: FeedState, fetched: Fetched, now: datetime) -> PollOutcome:
+        """Parse and store what the fetch brought, decide, and save the feed's state."""
+        return self._apply(state, self.attempt(state, fetched, now), now)
+
     def _missing(self, feed_id: str) -> PollOutcome:
         # Removed since it was claimed: make sure it is not claimed again.
         self.svc.feeds.unschedule(feed_id)
         return PollOutcome(feed_id, "", "failed", error=f"no feed with id {feed_id}")
 
-    def _attempt(self, state: FeedState, now: datetime) -> Attempt:
-        try:
-            result = self._fetch(state)
-        except FetchError as exc:
-            return _fetch_failure(exc)
-        if result is None:
+    def attempt(self, state: FeedState, fetched: Fetched, now: datetime) -> Attempt:
+        """What the fetch made of this poll; a new body is parsed and its entries stored."""
+        if isinstance(fetched, Failed):
+            return fetched
+        if isinstance(fetched, FetchError):
+            return _fetch_failure(fetched)
+        if fetched is None:
             return HostBusy()
+        result = fetched
         response = _response(result)
         if is_unchanged(state, response):
             return Unchanged(response)
@@ -114,7 +144,7 @@ class Poller:
             return Failed(f"internal error in parsing: {exc!r}", http_status=result.status)
         return self._store(state, response, feed, articles, now)
 
-    def _fetch(self, state: FeedState) -> FetchResult | None:
+    def _fetch(self, state: FeedState) -> Fetched:
         """The response, holding one of the host's request slots only while fetching.
 
         None when no slot came free in time: the host is busy with other feeds.
@@ -123,14 +153,25 @@ class Poller:
         with self.slots.hold(host, wait=self.settings.host_slot_wait) as held:
             if not held:
                 return None
+            return self.fetch(state)
+
+    def fetch(self, state: FeedState, *, deadline: float | None = None) -> FetchResult | FetchError:
+        """One fetch of the feed (its host's slot already held), logged as the `fetch` step.
+
+        `deadline`: a `time.monotonic()` instant the fetch must not outlive.
+        """
+        try:
             with step(self.log, "fetch", feed=state.id, url=state.url) as info:
                 result = self.fetcher.fetch(
-                    state.url, etag=state.etag, last_modified=state.last_modified
-                )
+                    state.url, etag=state.etag, last_modified=state.last_modified,
+                    deadline=deadline,
+                )  # fmt: skip
                 info.update(http_status=result.status, bytes=result.bytes_read)
                 if result.permanent_url:
                     info["moved_to"] = result.permanent_url
-            return result
+        except FetchError as exc:
+            return exc
+        return result
 
     def _parse(self, state: FeedState, result: FetchResult) -> PolledFeed:
         with step(self.log, "parse", feed=state.id, bytes=result.bytes_read) as info:
@@ -182,36 +223,77 @@ class Poller:
             held_back=held > 0,
         )
 
+    def decide(self, state: FeedState, attempt: Attempt, now: datetime) -> FeedDecision:
+        return decide_feed(state, attempt, now=now, rng=self.rng, defaults=self.defaults)
+
     def _apply(self, state: FeedState, attempt: Attempt, now: datetime) -> PollOutcome:
         """Decide what the attempt makes of the feed, and save that."""
-        decide = functools.partial(decide_feed, now=now, rng=self.rng, defaults=self.defaults)
-        if isinstance(attempt, HostBusy):  # no step: only the due time moves, a little
-            decision = decide(state, attempt)
-            self._save(decision)
-            return decision.outcome
-        with step(self.log, "schedule", feed=state.id) as info:
-            decision = decide(state, attempt)
-            self._save(decision)
-            new = decision.state
-            due = format_utc(new.next_poll_at) if new.next_poll_at else None
-            info.update(status=new.status, next_poll_at=due)
-            if isinstance(attempt, Failed):
-                info["error_count"] = new.error_count
+        decision = self.decide(state, attempt, now)
+        self.save([decision])
         return decision.outcome
 
-    def _save(self, decision: FeedDecision) -> None:
-        feeds, state = self.svc.feeds, decision.state
-        if not decision.fields:  # only a new due time; a feed unscheduled meanwhile stays so
-            assert decision.due is not None
-            feeds.schedule(state.id, decision.due)
-        elif decision.due is None:  # disabled: kept, never polled again
-            if feeds.save(state, fields=decision.fields):
-                feeds.unschedule(state.id)
-        else:
-            feeds.save(state, due=decision.due, fields=decision.fields)
+    def save(
+        self, decisions: Sequence[FeedDecision], *, release: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Write every decision in one round trip; each logged as its feed's `schedule` step
+        (a host-busy attempt only moves the due time: no step). `release`: request
+        slots (host, token) given back in the same round trip."""
+        if not decisions and not release:
+            return
+        started = time.perf_counter()
+
+        def write() -> None:
+            pipe = self.svc.client.pipeline(transaction=False)
+            for host, token in release:
+                self.slots.release(host, token, pipe=pipe)
+            for decision in decisions:
+                _queue_save(self.svc.feeds, decision, pipe)
+            pipe.execute()
+
+        try:
+            try:
+                write()
+            except redis.exceptions.NoScriptError:  # every write is idempotent: again
+                self.svc.feeds.load_scripts()
+                write()
+        except Exception as exc:
+            for decision in decisions:
+                if decision.fields:
+                    self.log.warning(
+                        "schedule", feed=decision.state.id, outcome="failed", error=str(exc),
+                        error_type=type(exc).__name__,
+                    )  # fmt: skip
+            raise
+        # The round trip is shared: each feed's step gets its share of it.
+        ms = round((time.perf_counter() - started) * 1000 / max(len(decisions), 1), 2)
+        for decision in decisions:
+            if not decision.fields:
+                continue
+            new = decision.state
+            info: dict[str, Any] = {
+                "status": new.status,
+                "next_poll_at": format_utc(new.next_poll_at) if new.next_poll_at else None,
+            }
+            if new.error_count:
+                info["error_count"] = new.error_count
+            self.log.info(
+                "schedule", feed=new.id, url=new.url, outcome="ok", duration_ms=ms, **info
+            )
 
 
 _COUNTED = ("created", "updated", "unchanged")
+
+
+def _queue_save(feeds: FeedRegistry, decision: FeedDecision, pipe: Any) -> None:
+    state = decision.state
+    if not decision.fields:  # only a new due time; a feed unscheduled meanwhile stays so
+        assert decision.due is not None
+        feeds.schedule(state.id, decision.due, pipe=pipe)
+    elif decision.due is None:  # disabled: kept, never polled again
+        feeds.save(state, fields=decision.fields, pipe=pipe)
+        feeds.unschedule(state.id, pipe=pipe)
+    else:
+        feeds.save(state, due=decision.due, fields=decision.fields, pipe=pipe)
 
 
 def _response(result: FetchResult) -> Response:

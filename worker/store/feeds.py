@@ -84,6 +84,23 @@ class FeedRegistry:
         raw = cast(dict[str, str], self.client.hgetall(self.key(feed_id)))
         return _decode(raw) if raw else None
 
+    def get_many(self, feed_ids: Iterable[str]) -> dict[str, FeedState]:
+        """The states of these feeds (the missing ones left out), in one round trip."""
+        ids = list(feed_ids)
+        pipe = self.client.pipeline(transaction=False)
+        for feed_id in ids:
+            pipe.hgetall(self.key(feed_id))
+        return {i: _decode(raw) for i, raw in zip(ids, pipe.execute(), strict=True) if raw}
+
+    def urls(self, feed_ids: Iterable[str]) -> dict[str, str]:
+        """Each feed's current URL (the missing ones left out), in one round trip."""
+        ids = list(feed_ids)
+        pipe = self.client.pipeline(transaction=False)
+        for feed_id in ids:
+            pipe.hget(self.key(feed_id), "url")
+        found = zip(ids, pipe.execute(), strict=True)
+        return {i: json.loads(raw) for i, raw in found if raw}
+
     def find(self, ref: str) -> FeedState | None:
         """A feed by id, or by URL (as given or canonical)."""
         found = self.get(ref)
@@ -152,11 +169,13 @@ class FeedRegistry:
         due: datetime | None = None,
         fields: Iterable[str] | None = None,
         must_exist: bool = True,
+        pipe: redis.client.Pipeline | None = None,
     ) -> bool:
         """Write the state (or only `fields` of it); with `due`, (re)schedule it.
 
         One atomic script. With `must_exist` (every write but the first) a feed
         removed meanwhile stays removed: the write is dropped and False returned.
+        With `pipe`, the write is queued there (and True returned).
         """
         encoded = _encode(state)
         if fields is not None:
@@ -170,7 +189,16 @@ class FeedRegistry:
             "" if due is None else repr(due.timestamp()),
             *pairs,
         ]
+        if pipe is not None:
+            # EVALSHA itself: redis-py asks SCRIPT EXISTS before every pipeline that
+            # holds a Script, a round trip per save. NoScriptError: `load_scripts`.
+            pipe.evalsha(self._save.sha, len(keys), *keys, *args)
+            return True
         return bool(self._save(keys=keys, args=args))
+
+    def load_scripts(self) -> None:
+        """Load the save script into Redis (after a restart or SCRIPT FLUSH lost it)."""
+        self.client.script_load(_SAVE_SCRIPT)
 
     def remove(self, feed_id: str) -> bool:
         state = self.get(feed_id)
@@ -184,12 +212,14 @@ class FeedRegistry:
         pipe.execute()
         return True
 
-    def unschedule(self, feed_id: str) -> None:
-        self.client.zrem(self.due_key, feed_id)
+    def unschedule(self, feed_id: str, *, pipe: redis.client.Pipeline | None = None) -> None:
+        (pipe or self.client).zrem(self.due_key, feed_id)
 
-    def schedule(self, feed_id: str, when: datetime) -> None:
+    def schedule(
+        self, feed_id: str, when: datetime, *, pipe: redis.client.Pipeline | None = None
+    ) -> None:
         """Move a scheduled feed's next poll; a feed no longer scheduled stays so."""
-        self.client.zadd(self.due_key, {feed_id: when.timestamp()}, xx=True)
+        (pipe or self.client).zadd(self.due_key, {feed_id: when.timestamp()}, xx=True)
 
     def claim_due(self, now: datetime, *, limit: int, lease_seconds: float) -> list[str]:
         """Ids of feeds due now, each pushed `lease_seconds` ahead so no one else takes it."""

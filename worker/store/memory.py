@@ -19,7 +19,7 @@ RECORD_SAMPLE = 20
 
 
 def memory_holders(
-    client: redis.Redis, keys: Keys, *, broker: redis.Redis | None, queue: str
+    client: redis.Redis, keys: Keys, *, broker: redis.Redis | None, queues: tuple[str, ...]
 ) -> dict[str, int]:
     """Estimated bytes per kind of key. `broker`: the broker's server when it is this one."""
     records = int(client.zcard(keys.by_time))
@@ -37,7 +37,7 @@ def memory_holders(
         + _usage(client, keys.feed("*"), many=True),
     }
     if broker is not None:
-        queued = [keys.queue(queue), keys.queue("unacked"), keys.queue("unacked_index")]
+        queued = [keys.queue(q) for q in (*queues, "unacked", "unacked_index")]
         holders["broker"] = sum(_usage(broker, key) for key in queued)
     return holders
 

@@ -1,4 +1,4 @@
-"""The feed farm: N RSS feeds of M entries (about 1 KB of HTML each) on 127.0.0.1.
+"""The feed farm: N RSS feeds of M entries (about 1 KB of HTML each) on loopback.
 
 Every document is generated once, at start, from a seed, so the parse floor
 (bench/floor.py) can build byte-identical copies without asking the farm. The farm
@@ -10,6 +10,13 @@ round-trip count; `/_control/mode/validators|plain`, `/_control/stats`,
 `/_control/reset`. In `validators` mode each feed has an ETag and a Last-Modified
 and answers a matching conditional request with 304; in `plain` mode it sends
 neither and always answers 200 with the same bytes.
+
+Far mode (`--delay-ms D --hosts H`): every feed answer waits D ms (a timer on the
+event loop, so answers overlap as a far server's would), and the feeds are spread
+over H loopback addresses, 127.0.0.1 to 127.0.0.H, one listening socket each on the
+same port: feed i is on 127.0.0.(1 + i % H). `--hung` adds one more address,
+127.0.0.(H + 1), that accepts connections, reads what it is sent and never answers.
+Only 127.0.0.0/8 is ever bound.
 """
 
 from __future__ import annotations
@@ -17,16 +24,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import hashlib
 import http.client
 import json
+import os
 import random
 import re
 import selectors
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
@@ -119,6 +128,7 @@ def entry_html_bytes(doc: bytes) -> float:
 class _Farm:
     docs: list[bytes]
     probes: list[bytes]
+    delay: float = 0.0  # seconds before each feed answer (control answers are not delayed)
     mode: str = "validators"
     stats: Counter[str] = field(default_factory=Counter)
     etags: list[str] = field(default_factory=list)
@@ -172,10 +182,39 @@ class _Connection(asyncio.Protocol):
         self.farm = farm
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
+        # Delayed answers, in request order: (when, bytes, close after). One timer at a
+        # time per connection keeps pipelined answers in order.
+        self.queue: deque[tuple[float, bytes, bool]] = deque()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+
+    def _send(self, payload: bytes, close: bool, delay: float) -> None:
+        if not delay and not self.queue:
+            self._write(payload, close)
+            return
+        loop = asyncio.get_running_loop()
+        self.queue.append((loop.time() + delay, payload, close))
+        if len(self.queue) == 1:
+            loop.call_at(self.queue[0][0], self._flush)
+
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.queue and self.queue[0][0] <= loop.time():
+            _, payload, close = self.queue.popleft()
+            self._write(payload, close)
+        if self.queue:
+            loop.call_at(self.queue[0][0], self._flush)
+
+    def _write(self, payload: bytes, close: bool) -> None:
+        assert self.transport is not None
+        if self.transport.is_closing():
+            self.queue.clear()
+            return
+        self.transport.write(payload)
+        if close:
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         assert self.transport is not None
@@ -204,30 +243,80 @@ class _Connection(asyncio.Protocol):
                 "Connection: keep-alive" if keep else "Connection: close",
             ]
             payload = ("\r\n".join(lines_out) + "\r\n\r\n").encode("latin-1")
-            self.transport.write(payload + (body if method != "HEAD" else b""))
+            delay = 0.0 if target.startswith("/_control/") else self.farm.delay
+            self._send(payload + (body if method != "HEAD" else b""), not keep, delay)
             if not keep:
-                self.transport.close()
                 return
 
 
-async def _serve(farm: _Farm, port: int) -> None:
+class _Hung(asyncio.Protocol):
+    """Accepts, reads and never answers; the connection stays open until the client goes."""
+
+    def __init__(self, farm: _Farm) -> None:
+        self.farm = farm
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.farm.stats["hung_connections"] += 1
+
+    def data_received(self, data: bytes) -> None:
+        self.farm.stats["hung_requests"] += data.count(b"\r\n\r\n")
+
+
+def host_address(host: int) -> str:
+    """Loopback address number `host` (0-based): 127.0.0.1, 127.0.0.2, ..."""
+    if not 0 <= host < 254:
+        raise ValueError(f"loopback host {host} out of range")
+    return f"127.0.0.{host + 1}"
+
+
+async def _listen(farm: _Farm, hosts: int, hung: bool) -> list[asyncio.Server]:
+    """One listener per address, all on one port (picked by the first bind)."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Connection(farm), "127.0.0.1", port, backlog=1024)
-    bound = server.sockets[0].getsockname()[1]
+    for _attempt in range(20):
+        servers: list[asyncio.Server] = []
+        try:
+            port = 0
+            for h in range(hosts + hung):
+                factory = functools.partial(_Hung if h == hosts else _Connection, farm)
+                server = await loop.create_server(factory, host_address(h), port, backlog=1024)
+                servers.append(server)
+                port = server.sockets[0].getsockname()[1]
+            return servers
+        except OSError:  # the port was taken on one of the other addresses: another port
+            for server in servers:
+                server.close()
+    raise RuntimeError("no port free on every farm address")
+
+
+async def _serve(farm: _Farm, hosts: int, hung: bool) -> None:
+    loop = asyncio.get_running_loop()
+    servers = await _listen(farm, hosts, hung)
+    bound = servers[0].sockets[0].getsockname()[1]
     print(json.dumps({"port": bound, "digest": digest(farm.docs)}), flush=True)
-    async with server:
+    try:
         # Ends when the driver goes away (stdin closes), as well as on SIGTERM.
         await loop.run_in_executor(None, sys.stdin.read)
+    finally:
+        for server in servers:
+            server.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--feeds", type=int, required=True)
     parser.add_argument("--entries", type=int, required=True)
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--hosts", type=int, default=1)
+    parser.add_argument("--hung", action="store_true")
     args = parser.parse_args(argv)
-    farm = _Farm(documents(args.feeds, args.entries), [probe_document(k) for k in range(4)])
-    asyncio.run(_serve(farm, args.port))
+    if not 1 <= args.hosts + args.hung <= 254:
+        parser.error("--hosts (plus the hung one) must fit in 127.0.0.1-127.0.0.254")
+    farm = _Farm(
+        documents(args.feeds, args.entries),
+        [probe_document(k) for k in range(4)],
+        delay=args.delay_ms / 1000,
+    )
+    asyncio.run(_serve(farm, args.hosts, args.hung))
 
 
 # --- the driver's handle -----------------------------------------------------------------
@@ -236,10 +325,22 @@ def main(argv: list[str] | None = None) -> None:
 class FarmProcess:
     """The farm subprocess: start, switch modes, read its counters, stop."""
 
-    def __init__(self, feeds: int, entries: int, *, timeout: float = 120) -> None:
+    def __init__(
+        self,
+        feeds: int,
+        entries: int,
+        *,
+        delay_ms: float = 0,
+        hosts: int = 1,
+        hung: bool = False,
+        timeout: float = 120,
+    ) -> None:
         self.feeds, self.entries = feeds, entries
+        self.delay_ms, self.hosts, self.hung = delay_ms, hosts, hung
+        command = [sys.executable, "-m", "bench.farm", "--feeds", str(feeds), "--entries",
+                   str(entries), "--delay-ms", str(delay_ms), "--hosts", str(hosts)]  # fmt: skip
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.farm", "--feeds", str(feeds), "--entries", str(entries)],
+            [*command, "--hung"] if hung else command,
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -255,7 +356,19 @@ class FarmProcess:
         self.digest: str = hello["digest"]
 
     def url(self, index: int) -> str:
-        return f"http://127.0.0.1:{self.port}/feed/{index}.xml"
+        """Feed `index`, on loopback host 1 + index % hosts (its IP literal)."""
+        return f"http://{host_address(index % self.hosts)}:{self.port}/feed/{index}.xml"
+
+    def hung_url(self, k: int) -> str:
+        """The k-th feed on the host that never answers (`hung=True` only)."""
+        if not self.hung:
+            raise RuntimeError("this farm has no hung host")
+        return f"http://{host_address(self.hosts)}:{self.port}/feed/{self.feeds + k}.xml"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the farm process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def probe_url(self, k: int) -> str:
         return f"http://127.0.0.1:{self.port}/probe/{k}.xml"

@@ -30,10 +30,14 @@ _POLL = 0.02
 
 def register(stack: Stack, farm: FarmProcess) -> list[str]:
     """Every farm feed, through the real registry (not timed)."""
+    return register_urls(stack, [farm.url(i) for i in range(farm.feeds)])
+
+
+def register_urls(stack: Stack, urls: list[str]) -> list[str]:
     assert stack.client is not None
     registry = FeedRegistry(stack.client, prefix=stack.prefix)
     now = datetime.now(UTC)
-    return [registry.add(farm.url(i), now=now)[0].id for i in range(farm.feeds)]
+    return [registry.add(url, now=now)[0].id for url in urls]
 
 
 def _redis_counts(stack: Stack) -> dict[str, Any]:
@@ -102,11 +106,16 @@ return left
 
 
 def _feed_health(stack: Stack, ids: list[str]) -> dict[str, int]:
+    return _field_counts(stack, ids, "status", "missing")
+
+
+def _field_counts(stack: Stack, ids: list[str], name: str, absent: str) -> dict[str, int]:
+    """How many of the feeds have each value of their state field `name`."""
     assert stack.client is not None
     pipe = stack.client.pipeline(transaction=False)
     for feed_id in ids:
-        pipe.hget(f"{stack.prefix}feed:{feed_id}", "status")
-    return dict(Counter(json.loads(s) if s else "missing" for s in pipe.execute()))
+        pipe.hget(f"{stack.prefix}feed:{feed_id}", name)
+    return dict(Counter(str(json.loads(v) or absent) if v else absent for v in pipe.execute()))
 
 
 def cold_ingest(stack: Stack, farm: FarmProcess, ids: list[str], timeout: float) -> dict[str, Any]:
@@ -170,10 +179,22 @@ def _mean_record_bytes(stack: Stack) -> float:
 
 
 def warm_cycle(
-    stack: Stack, farm: FarmProcess, ids: list[str], mode: str, timeout: float
+    stack: Stack,
+    farm: FarmProcess,
+    ids: list[str],
+    mode: str,
+    timeout: float,
+    *,
+    rest: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Feeds/s for one cycle in which every feed is due now and nothing changed."""
+    """Feeds/s for one cycle in which every feed is due now and nothing changed.
+
+    With `rest`, every feed of `ids` is made due but the clock stops when the feeds
+    of `rest` are polled, and the figure is theirs (the hung-host variant); then it
+    waits for the others too (`seconds_all`) and reports how their polls ended.
+    """
     assert stack.client is not None
+    measured = ids if rest is None else rest
     # last_polled_at has whole seconds: start in a later second than any earlier poll.
     time.sleep(1.05 - time.time() % 1)
     farm.mode(mode)
@@ -182,15 +203,61 @@ def warm_cycle(
     since = math.floor(time.time())
     started = time.perf_counter()
     dispatches = _dispatch_all(stack, len(ids))
-    finished, extra = _wait_polled(stack, ids, since, time.monotonic() + timeout, f"warm {mode}")
+    deadline = time.monotonic() + timeout
+    finished, extra = _wait_polled(stack, measured, since, deadline, f"warm {mode}")
     seconds = finished - started
-    return {
-        "feeds": len(ids),
+    found: dict[str, Any] = {
+        "feeds": len(measured),
         "seconds": round(seconds, 3),
-        "feeds_per_s": round(len(ids) / seconds, 1),
+        "feeds_per_s": round(len(measured) / seconds, 1),
         "dispatches": dispatches + extra,
-        "feed_status": _feed_health(stack, ids),
         "farm": farm.stats(),
+    }
+    if rest is not None:
+        others = sorted(set(ids) - set(rest))
+        everything, more = _wait_polled(stack, others, since, deadline, f"warm {mode}, others")
+        found.update(feeds_due=len(ids), seconds_all=round(everything - started, 3),
+                     dispatches=found["dispatches"] + more, others=_feed_health(stack, others),
+                     others_errors=_field_counts(stack, others, "last_error", "none"))  # fmt: skip
+    found["feed_status"] = _feed_health(stack, ids)
+    return found
+
+
+def on_demand_poll(stack: Stack, farm: FarmProcess, feeds: int, timeout: float) -> dict[str, Any]:
+    """Wall time of `python -m worker poll --all --wait --json` over every feed (all 304),
+    and of the same command with no feeds registered (a key prefix with none): the
+    CLI's start-up, connections and listing, which the scheduled path does not pay."""
+    farm.mode("validators")
+    farm.reset()
+    command = [sys.executable, "-m", "worker", "poll", "--all", "--wait", "--json",
+               "--timeout", str(timeout)]  # fmt: skip
+
+    def run(env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, cwd=stack.home, capture_output=True, text=True,
+                              timeout=timeout + 60)  # fmt: skip
+        return time.perf_counter() - started, done
+
+    seconds, done = run(stack.env())
+    stats = farm.stats()
+    outcomes = Counter(
+        json.loads(line).get("outcome") for line in done.stdout.splitlines() if line.strip()
+    )
+    if done.returncode != 0 or sum(outcomes.values()) != feeds or "failed" in outcomes:
+        raise RuntimeError(
+            f"poll --all exited {done.returncode} with {dict(outcomes)}: {done.stderr[-2000:]}"
+        )
+    empty_env = {**stack.env(), "NEWSWORKER_KEY_PREFIX": f"{stack.prefix}empty:"}
+    empty_seconds, empty = run(empty_env)
+    if empty.returncode != 0 or empty.stdout.strip():
+        raise RuntimeError(f"poll --all with no feeds: {empty.returncode} {empty.stderr[-2000:]}")
+    return {
+        "feeds": feeds,
+        "seconds": round(seconds, 3),
+        "seconds_no_feeds": round(empty_seconds, 3),
+        "seconds_net": round(seconds - empty_seconds, 3),
+        "outcomes": dict(outcomes),
+        "farm": stats,
     }
 
 

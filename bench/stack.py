@@ -42,7 +42,9 @@ class Stack:
     home: Path
     concurrency: int
     workers: int = 1
-    host_concurrency: int = 1000
+    # NEWSWORKER_HOST_CONCURRENCY; None leaves the worker's own default (far mode).
+    host_concurrency: int | None = 1000
+    fetch_timeout: float | None = None  # NEWSWORKER_FETCH_TIMEOUT; None: the default
     pool: str | None = None  # the worker's default when None
     prefix: str = "nwbench:"
     port: int = field(default_factory=free_port)
@@ -63,14 +65,17 @@ class Stack:
             NEWSWORKER_KEY_PREFIX=self.prefix,
             NEWSWORKER_DATA_DIR=str(self.home / "var"),
             NEWSWORKER_FEEDS_FILE=str(self.home / "no-feeds.yaml"),
-            # The farm is on loopback; all its feeds share one host, so the per-host
-            # cap (default 2) is raised: it would measure politeness, not the worker.
-            NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",
-            NEWSWORKER_HOST_CONCURRENCY=str(self.host_concurrency),
+            NEWSWORKER_ALLOW_PRIVATE_NETWORKS="true",  # the farm is on loopback
             NEWSWORKER_LOG_FORMAT="json",
             PYTHONUNBUFFERED="1",
             PYTHONPATH=str(REPO),
         )
+        # The loopback farm puts every feed on one host, so there the per-host cap
+        # (default 2) is raised: it would measure politeness, not the worker.
+        if self.host_concurrency is not None:
+            env["NEWSWORKER_HOST_CONCURRENCY"] = str(self.host_concurrency)
+        if self.fetch_timeout is not None:
+            env["NEWSWORKER_FETCH_TIMEOUT"] = str(self.fetch_timeout)
         return env
 
     # -- start ---------------------------------------------------------------------------
@@ -129,14 +134,19 @@ class Stack:
             raise RuntimeError("the dispatch trigger did not answer")
 
     def peak_rss_mb(self) -> list[dict[str, object]]:
-        """VmHWM of each worker's main process and of every pool child, in MB."""
+        """VmHWM of each worker's main process and of every process under it, in MB.
+
+        The whole tree: pool children, and whatever they or other pools the
+        worker starts run in turn (`depth` 1 for children, 2 for grandchildren...).
+        """
         found: list[dict[str, object]] = []
         for process in self.worker_processes:
             if process.poll() is not None:
                 continue
             found.append({"pid": process.pid, "role": "main", "mb": _vm_hwm_mb(process.pid)})
-            for child in _children(process.pid):
-                found.append({"pid": child, "role": "pool child", "mb": _vm_hwm_mb(child)})
+            for pid, depth in _descendants(process.pid):
+                role = "pool child" if depth == 1 else f"descendant (depth {depth})"
+                found.append({"pid": pid, "role": role, "depth": depth, "mb": _vm_hwm_mb(pid)})
         return [f for f in found if f["mb"] is not None]
 
     # -- stop ------------------------------------------------------------------------------
@@ -176,10 +186,29 @@ def _stop(process: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
                 stream.close()
 
 
+def _descendants(pid: int) -> list[tuple[int, int]]:
+    """(pid, depth) of every process under `pid`, parents before their children."""
+    found: list[tuple[int, int]] = []
+    level, depth = [pid], 1
+    while level and depth < 16:
+        level = [child for parent in level for child in _children(parent)]
+        found += [(child, depth) for child in level]
+        depth += 1
+    return found
+
+
 def _children(pid: int) -> list[int]:
+    # Every thread's list: a child started from a thread other than the main one is
+    # listed under that thread only.
     try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-        return [int(x) for x in text.split()]
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        if not tasks or not (tasks[0] / "children").exists():
+            raise FileNotFoundError("no CONFIG_PROC_CHILDREN")
+        found: list[int] = []
+        for task in tasks:
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                found += [int(x) for x in (task / "children").read_text().split()]
+        return sorted(set(found))
     except OSError:  # no CONFIG_PROC_CHILDREN: scan every process's parent
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):

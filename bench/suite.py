@@ -1,9 +1,10 @@
 """The whole benchmark in one run: farm, parse floor, reader, newsworker, table, JSON.
 
-Order: the farm starts (and stays up to the end); the parse floor and reader run
-while nothing else is busy; then, for each cold repeat, a fresh Redis and fresh
-workers take a cold ingest and a file ingest, and the last of them also the warm
-cycles and the in-process round-trip count. Everything started is stopped in
+Order: the loopback farm starts (and stays up until its part is done); the parse
+floor and reader run while nothing else is busy; then, for each cold repeat, a
+fresh Redis and fresh workers take a cold ingest and a file ingest, and the last of
+them also the warm cycles and the in-process round-trip count. Then far mode
+(bench/far.py) with a farm and a stack of its own. Everything started is stopped in
 `finally` blocks, on errors and on Ctrl-C (SIGTERM too) alike.
 """
 
@@ -23,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import ours, report
+from bench.far import far_figures, run_far
 from bench.farm import REPO, FarmProcess
 from bench.floor import parse_floor
 from bench.peer import run_reader, summary
+from bench.report import ratio
 from bench.roundtrips import poll_round_trips
 from bench.stack import Stack, clean_environ
 
@@ -49,9 +52,25 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     add("--timeout", type=float, default=900, help="bound on each wait, seconds")
     add("--out", type=Path, default=REPO / "var" / "bench" / "latest.json")
     add("--keep", action="store_true", help="keep the temporary folder (logs, Redis files)")
+    far = parser.add_argument_group("far mode (bench/far.py)")
+    add = far.add_argument
+    add("--no-far", dest="far", action="store_false", help="skip the far mode")
+    add("--far-feeds", type=int, default=1000, help="feeds in the far farm (default 1000)")
+    add("--far-entries", type=int, default=20, help="entries per far feed (default 20)")
+    add("--delay-ms", type=float, default=200, help="far farm's delay per answer (200)")
+    add("--hosts", type=int, default=50, help="loopback hosts of the far farm (default 50)")
+    add("--far-repeat", type=int, default=1, help="runs of each far warm cycle (default 1)")
+    add("--far-fetch-timeout", type=float, default=10,
+        help="NEWSWORKER_FETCH_TIMEOUT in far mode, seconds (default 10)")  # fmt: skip
+    add("--reader-hung", action="store_true",
+        help="reader on the hung variant too (its own 60 s read timeout: minutes)")  # fmt: skip
     args = parser.parse_args(argv)
     if min(args.feeds, args.entries, args.files, args.repeat, args.cold_repeat) < 1:
         parser.error("sizes and repeats must be at least 1")
+    if min(args.far_feeds, args.far_entries, args.far_repeat, args.hosts) < 1:
+        parser.error("far sizes, repeats and hosts must be at least 1")
+    if args.hosts > 253:  # 127.0.0.1-127.0.0.253, and one more for the hung host
+        parser.error("--hosts is at most 253")
     return args
 
 
@@ -113,6 +132,9 @@ def run(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     result["farm"] = _farm_facts(farm)
     result.update(floor=floor, reader=peer, newsworker=ourselves)
     result["figures"] = figures(ourselves, peer, floor)
+    if args.far:
+        result["far"] = run_far(args, home, _log)
+        result["figures"].update(far_figures(result["far"]))
     result["targets"] = report.targets(result["figures"], args.feeds)
     result["seconds_total"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     return result
@@ -189,9 +211,6 @@ def _max_mb(processes: list[dict[str, Any]]) -> float:
 
 def figures(nw: dict[str, Any], peer: dict[str, Any], floor: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers, flat (the table and the smoke test read these)."""
-
-    def ratio(a: float, b: float) -> float:
-        return round(a / b, 2) if b else float("inf")
 
     f: dict[str, Any] = {
         "cold_entries_per_s": nw["cold"]["entries_per_s"],

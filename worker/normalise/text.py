@@ -15,13 +15,14 @@ import html_text
 from lxml import etree
 
 # Zero-width characters carry nothing a reader sees; a BOM may hide mid-text
-# when files were concatenated.
-_INVISIBLE = str.maketrans(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff"))
-# Whitespace runs, and control characters other than newline and tab (which are
-# whitespace already), become one space.
-_WS_RE = re.compile(r"[\s\x00-\x08\x0b-\x1f\x7f-\x9f]+")
-# The same, but newlines are kept (they separate paragraphs).
-_INLINE_WS_RE = re.compile(r"(?:[^\S\n]|[\x00-\x08\x0b-\x1f\x7f-\x9f])+")
+# when files were concatenated. Control characters other than newline and tab
+# count as whitespace: a space here, so that `str.split()` (whose whitespace is
+# exactly the regex `\s`) collapses each run with its neighbours into one space.
+# split-and-join does that without a substitution per space, as a regex would.
+_CONTROLS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))]
+_INVISIBLE_AND_CONTROLS = str.maketrans(
+    {**dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff"), **dict.fromkeys(_CONTROLS, " ")}
+)
 # Python joins escaped surrogate pairs ("\\ud83d\\ude00" in JSON), so any left are
 # lone ones, which no UTF-8 encoder accepts.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -50,7 +51,7 @@ def without_surrogates(value: str) -> str:
 
 def collapse_whitespace(value: str) -> str:
     """Every whitespace run (newlines, tabs, no-break spaces) becomes one space."""
-    return _WS_RE.sub(" ", value.translate(_INVISIBLE)).strip()
+    return " ".join(value.translate(_INVISIBLE_AND_CONTROLS).split())
 
 
 def unescape(value: str) -> str:
@@ -110,10 +111,10 @@ def html_to_text(markup: str | None) -> str:
 def lines_to_paragraphs(text: str) -> str:
     """Each line a paragraph, its whitespace collapsed; blank lines dropped.
 
-    The same as `collapse_whitespace` on every line, in one pass over the text.
+    The same as `collapse_whitespace` on every line.
     """
-    flat = _INLINE_WS_RE.sub(" ", text.translate(_INVISIBLE))
-    return join_paragraphs([line.strip() for line in flat.split("\n")])
+    flat = text.translate(_INVISIBLE_AND_CONTROLS)
+    return join_paragraphs([" ".join(line.split()) for line in flat.split("\n")])
 
 
 def looks_like_html(value: str) -> bool:

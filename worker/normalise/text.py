@@ -14,6 +14,8 @@ from collections.abc import Iterable
 import html_text
 from lxml import etree
 
+from worker.normalise.htmltext import layout_text
+
 # Zero-width characters carry nothing a reader sees; a BOM may hide mid-text
 # when files were concatenated. Control characters other than newline and tab
 # count as whitespace: a space here, so that `str.split()` (whose whitespace is
@@ -94,7 +96,8 @@ def html_to_text(markup: str | None) -> str:
 
     html-text guesses the layout (a blank line around <p>, <h1>..., a newline for
     <br>, <div>, <li>); every line it produces is a paragraph of ours, so list
-    items and line breaks are not run together.
+    items and line breaks are not run together. Markup its cleaner would leave
+    alone is walked by `layout_text`, html-text's walk made cheaper.
     """
     if not markup or not markup.strip():
         return ""
@@ -102,7 +105,7 @@ def html_to_text(markup: str | None) -> str:
         if _NEEDS_CLEANING_RE.search(markup):
             extracted = html_text.extract_text(markup, guess_layout=True)
         else:  # nothing for html-text's cleaner to remove: skip its pass over the tree
-            extracted = html_text.etree_to_text(html_text.parse_html(markup), guess_layout=True)
+            extracted = layout_text(html_text.parse_html(markup))
     except (etree.LxmlError, ValueError):
         return ""
     return lines_to_paragraphs(extracted)

@@ -51,6 +51,10 @@ def without_surrogates(value: str) -> str:
     return _SURROGATE_RE.sub("\ufffd", value)
 
 
+def has_surrogates(value: str) -> bool:
+    return _SURROGATE_RE.search(value) is not None
+
+
 def collapse_whitespace(value: str) -> str:
     """Every whitespace run (newlines, tabs, no-break spaces) becomes one space."""
     return " ".join(value.translate(_INVISIBLE_AND_CONTROLS).split())

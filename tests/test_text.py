@@ -8,7 +8,13 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.normalise.text import collapse_whitespace, join_paragraphs, lines_to_paragraphs
+from worker.normalise.text import (
+    _INVISIBLE_AND_CONTROLS,
+    collapse_whitespace,
+    join_paragraphs,
+    lines_to_paragraphs,
+    word_count,
+)
 
 TRICKY = " \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u200b\ufeff\x00\x07\x9fab\u3000\u200a\x7f"
 TEXTS = st.text(alphabet=st.sampled_from(TRICKY)) | st.text()
@@ -18,6 +24,8 @@ TEXTS = st.text(alphabet=st.sampled_from(TRICKY)) | st.text()
 # which are whitespace) becomes one space.
 _INVISIBLE = str.maketrans(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff"))
 _WS_RE = re.compile(r"[\s\x00-\x08\x0b-\x1f\x7f-\x9f]+")
+_WORD_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
+WORDY = st.text(alphabet=st.sampled_from("ab9_ .'’-,\n\x7fé")) | st.text()
 
 
 @given(TEXTS)
@@ -29,3 +37,14 @@ def test_collapse_whitespace_is_the_regex_rule(text: str) -> None:
 def test_lines_to_paragraphs_is_collapse_per_line(text: str) -> None:
     expected = join_paragraphs([p for p in map(collapse_whitespace, text.split("\n")) if p])
     assert lines_to_paragraphs(text) == expected
+
+
+@given(WORDY)
+def test_word_count_is_the_unicode_rule(text: str) -> None:
+    assert word_count(text) == len(_WORD_RE.findall(text))
+
+
+def test_invisible_and_control_characters_are_not_printable() -> None:
+    """collapse_whitespace skips its translation for printable text: none of the
+    characters it translates may be printable."""
+    assert not any(chr(c).isprintable() for c in _INVISIBLE_AND_CONTROLS)

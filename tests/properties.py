@@ -35,6 +35,9 @@ def check(article: Article) -> None:
     assert article.word_count == word_count(article.body)
     stored = article.to_json()
     stored.encode("utf-8")
+    assert stored == json.dumps(
+        article.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
+    )
     assert Article.model_validate(json.loads(stored)) == article
 
 

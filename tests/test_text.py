@@ -1,16 +1,50 @@
-"""Text helpers: the one-pass line clean-up agrees with the per-line one."""
+"""Text helpers: the split-and-join clean-up agrees with the rule it implements, and
+the one-pass line clean-up agrees with the per-line one."""
 
 from __future__ import annotations
+
+import re
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.normalise.text import collapse_whitespace, join_paragraphs, lines_to_paragraphs
+from worker.normalise.text import (
+    _INVISIBLE_AND_CONTROLS,
+    collapse_whitespace,
+    join_paragraphs,
+    lines_to_paragraphs,
+    word_count,
+)
 
-TRICKY = " \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u200b\ufeff\x00\x07\x9fab"
+TRICKY = " \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u200b\ufeff\x00\x07\x9fab\u3000\u200a\x7f"
+TEXTS = st.text(alphabet=st.sampled_from(TRICKY)) | st.text()
+
+# The rule as a regex, the way it was first written: invisible characters go, then
+# every run of whitespace and control characters (other than newline and tab,
+# which are whitespace) becomes one space.
+_INVISIBLE = str.maketrans(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff"))
+_WS_RE = re.compile(r"[\s\x00-\x08\x0b-\x1f\x7f-\x9f]+")
+_WORD_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
+WORDY = st.text(alphabet=st.sampled_from("ab9_ .'’-,\n\x7fé")) | st.text()
 
 
-@given(st.text(alphabet=st.sampled_from(TRICKY)) | st.text())
+@given(TEXTS)
+def test_collapse_whitespace_is_the_regex_rule(text: str) -> None:
+    assert collapse_whitespace(text) == _WS_RE.sub(" ", text.translate(_INVISIBLE)).strip()
+
+
+@given(TEXTS)
 def test_lines_to_paragraphs_is_collapse_per_line(text: str) -> None:
     expected = join_paragraphs([p for p in map(collapse_whitespace, text.split("\n")) if p])
     assert lines_to_paragraphs(text) == expected
+
+
+@given(WORDY)
+def test_word_count_is_the_unicode_rule(text: str) -> None:
+    assert word_count(text) == len(_WORD_RE.findall(text))
+
+
+def test_invisible_and_control_characters_are_not_printable() -> None:
+    """collapse_whitespace skips its translation for printable text: none of the
+    characters it translates may be printable."""
+    assert not any(chr(c).isprintable() for c in _INVISIBLE_AND_CONTROLS)

@@ -11,7 +11,7 @@ from typing import Any
 
 from worker.model import Draft, RawAuthor, Source
 from worker.normalise.bylines import split_byline
-from worker.normalise.text import without_surrogates
+from worker.normalise.text import has_surrogates, without_surrogates
 
 
 def file_uri(path: str | None) -> str | None:
@@ -102,6 +102,8 @@ def entry_label(position: int, entry_id: str | None, *, key: str = "guid") -> st
 def encodable(draft: Draft) -> Draft:
     """`draft` with every string UTF-8 can encode: a lone surrogate (a JSON `\\ud800`,
     a YAML escape) becomes U+FFFD, so that it cannot fail the store or the CLI later."""
+    if not _has_surrogates(draft):  # the usual case: looking is cheaper than rebuilding
+        return draft
     changes: dict[str, Any] = {
         f.name: _encodable(getattr(draft, f.name))
         for f in dataclasses.fields(draft)
@@ -113,6 +115,19 @@ def encodable(draft: Draft) -> Draft:
     )
     changes["source"] = Source(**_encodable(draft.source.model_dump()))
     return Draft(**changes)
+
+
+def _has_surrogates(value: Any) -> bool:
+    """Whether any string `encodable` would rewrite holds a lone surrogate."""
+    if isinstance(value, str):
+        return has_surrogates(value)
+    if isinstance(value, tuple):
+        return any(map(_has_surrogates, value))
+    if isinstance(value, dict):
+        return any(map(_has_surrogates, value.values()))
+    if isinstance(value, (Draft, RawAuthor, Source)):
+        return any(map(_has_surrogates, vars(value).values()))
+    return False
 
 
 def _encodable(value: Any) -> Any:

@@ -31,6 +31,9 @@ from worker.readers.common import entry_label, entry_path, file_source
 
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 _EMAIL_NAME_RE = re.compile(r"^\s*[^@\s]+@[^@\s]+\s*\((.*)\)\s*$")
+# feedparser's dicts answer `.get` through their key aliases, a Python call each;
+# no key read here has an alias, so the plain dict's answer is the same, in C.
+_get = dict.get
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,10 @@ def read_with_meta(
             raise ParseError(f"{name}: not a feed (no RSS, Atom or RDF root element)")
         return [], FeedMeta()
     feed = parsed.get("feed") or {}
-    drafts = [_entry(entry, feed, index, path=path) for index, entry in enumerate(entries, start=1)]
+    about = _Feed(_str(_get(feed, "title")), _feed_url(feed), _str(_get(feed, "language")))
+    drafts = [
+        _entry(entry, about, index, path=path) for index, entry in enumerate(entries, start=1)
+    ]
     warning = _expat_reason(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     return drafts, FeedMeta(ttl=_ttl(feed), warning=warning)
 
@@ -105,18 +111,25 @@ def _expat_reason(exc: object) -> str:
     return f"line {match.group(1)}, column {match.group(2)}: {match.group(3)}"
 
 
-def _entry(entry: Any, feed: Any, index: int, *, path: str | None) -> Draft:
-    title = _detail_text(entry.get("title_detail"), entry.get("title"))
-    raw_contents = entry.get("content") or []
-    description = _description(entry, [c.get("value") for c in raw_contents])
-    contents = [_detail_text(c, c.get("value")) for c in raw_contents]
+@dataclass(frozen=True)
+class _Feed:
+    """What every entry takes from the feed element, read once per document."""
+
+    name: str | None
+    feed_url: str | None
+    language: str | None
+
+
+def _entry(entry: Any, feed: _Feed, index: int, *, path: str | None) -> Draft:
+    title = _detail_text(_get(entry, "title_detail"), _get(entry, "title"))
+    raw_contents = _get(entry, "content") or []
+    description = _description(entry, [_get(c, "value") for c in raw_contents])
+    contents = [_detail_text(c, _get(c, "value")) for c in raw_contents]
     body = max([description, *contents], key=len)
-    guid = _str(entry.get("id"))
-    link = _str(entry.get("link"))
+    guid = _str(_get(entry, "id"))
+    link = _str(_get(entry, "link"))
     names = _author_names(entry)
-    source = file_source(
-        path, name=_str(feed.get("title")), feed_url=_feed_url(feed), entry_id=guid
-    )
+    source = file_source(path, name=feed.name, feed_url=feed.feed_url, entry_id=guid)
     return Draft(
         title=title or None,
         body=body,
@@ -127,7 +140,7 @@ def _entry(entry: Any, feed: Any, index: int, *, path: str | None) -> Draft:
         byline=names[0] if len(names) == 1 else None,
         published=_date(entry, "published"),
         updated=_date(entry, "updated"),
-        language=_language(entry, feed),
+        language=_language(entry, feed.language),
         tags=tuple(_tags(entry)),
         url=link,
         path=entry_path(path, guid or link, title, body),
@@ -148,10 +161,10 @@ def _description(entry: Any, raw_contents: list[Any]) -> str:
 
 
 def _detail_text(detail: Any, fallback: Any) -> str:
-    value = detail.get("value") if detail else fallback
+    value = _get(detail, "value") if detail else fallback
     if not isinstance(value, str):
         return ""
-    kind = str(detail.get("type") or "") if detail else ""
+    kind = str(_get(detail, "type") or "") if detail else ""
     return html_to_text(value) if "html" in kind else clean_body(value)
 
 
@@ -160,10 +173,10 @@ def _str(value: Any) -> str | None:
 
 
 def _feed_url(feed: Any) -> str | None:
-    for link in feed.get("links") or []:
-        if link.get("rel") == "self" and link.get("href"):
+    for link in _get(feed, "links") or []:
+        if _get(link, "rel") == "self" and _get(link, "href"):
             return str(link["href"]).strip()
-    return _str(feed.get("link"))
+    return _str(_get(feed, "link"))
 
 
 def _author_names(entry: Any) -> list[str]:
@@ -196,17 +209,17 @@ def _date(entry: Any, key: str) -> str | None:
     return _str(dict.get(entry, key))
 
 
-def _language(entry: Any, feed: Any) -> str | None:
-    for detail in [*(entry.get("content") or []), entry.get("summary_detail")]:
-        if detail and _str(detail.get("language")):
-            return _str(detail.get("language"))
-    return _str(feed.get("language"))
+def _language(entry: Any, feed_language: str | None) -> str | None:
+    for detail in [*(_get(entry, "content") or []), _get(entry, "summary_detail")]:
+        if detail and _str(_get(detail, "language")):
+            return _str(_get(detail, "language"))
+    return feed_language
 
 
 def _tags(entry: Any) -> list[str]:
     out = []
-    for tag in entry.get("tags") or []:
-        value = _str(tag.get("label")) or _str(tag.get("term"))
+    for tag in _get(entry, "tags") or []:
+        value = _str(_get(tag, "label")) or _str(_get(tag, "term"))
         if value:
             out.append(value)
     return out

@@ -131,8 +131,10 @@ def test_batches_keep_a_hosts_feeds_together() -> None:
         "a1": "http://a.example/1", "b1": "http://b.example/1", "a2": "http://a.example/2",
         "c1": "http://c.example/1", "b2": "http://b.example/2", "a3": "http://a.example/3",
     }  # fmt: skip
-    assert batches_by_host(urls, 2) == [["a1", "a2"], ["a3", "b1"], ["b2", "c1"]]
     assert batches_by_host(urls, 10) == [["a1", "a2", "a3", "b1", "b2", "c1"]]
+    # A host is not split across batches unless it has more feeds than a batch holds.
+    assert batches_by_host(urls, 4) == [["a1", "a2", "a3"], ["b1", "b2", "c1"]]
+    assert batches_by_host(urls, 2) == [["a1", "a2"], ["a3"], ["b1", "b2"], ["c1"]]
     assert batches_by_host({}, 10) == []
 
 

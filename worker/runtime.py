@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -67,33 +68,37 @@ MAX_DELIVERIES = 5
 _services: dict[int, Services] = {}
 _pollers: dict[int, Poller] = {}
 _engines: dict[int, FetchEngine] = {}
+# A poll worker's threads all ask for these on their first task at once: one builds
+# them (a client's TLS context alone takes tens of ms), the others wait for it.
+_building = threading.RLock()
 
 
 def services() -> Services:
     """This process's services."""
-    pid = os.getpid()
-    if pid not in _services:
-        _services.clear()
-        _services[pid] = open_services(get_settings())
-    return _services[pid]
+    return _per_process(_services, lambda: open_services(get_settings()))
 
 
 def poller() -> Poller:
     """This process's poller (its HTTP client keeps connections alive between polls)."""
-    pid = os.getpid()
-    if pid not in _pollers:
-        _pollers.clear()
-        _pollers[pid] = build_poller(get_settings(), services())
-    return _pollers[pid]
+    return _per_process(_pollers, lambda: build_poller(get_settings(), services()))
 
 
 def fetch_engine() -> FetchEngine:
     """This process's fetch threads (worker/polling/batch.py), started on first use."""
+    return _per_process(_engines, lambda: FetchEngine(poller(), get_settings().fetch_concurrency))
+
+
+def _per_process(built: dict[int, T], build: Callable[[], T]) -> T:
+    """One `build()` per process (a forked child builds its own), shared by its threads."""
     pid = os.getpid()
-    if pid not in _engines:
-        _engines.clear()
-        _engines[pid] = FetchEngine(poller(), get_settings().fetch_concurrency)
-    return _engines[pid]
+    found = built.get(pid)
+    if found is not None:
+        return found
+    with _building:
+        if pid not in built:
+            built.clear()
+            built[pid] = build()
+        return built[pid]
 
 
 def fetch_config(settings: Settings) -> FetchConfig:

@@ -48,12 +48,12 @@ class Settings(BaseSettings):
 
     # Feed polling (docs/polling.md).
     dispatch_interval: float = Field(default=5.0, gt=0)
-    dispatch_batch: int = Field(default=500, gt=0)
+    dispatch_batch: int = Field(default=2000, gt=0)
     # Polling throughput (docs/polling.md): feeds per poll message, batches each poll
     # process works on at once, fetch threads per poll process, poll processes.
     poll_batch: int = Field(default=25, gt=0)
-    poll_threads: int = Field(default=16, gt=0)
-    fetch_concurrency: int = Field(default=40, gt=0)
+    poll_threads: int = Field(default=32, gt=0)
+    fetch_concurrency: int = Field(default=64, gt=0)
     poll_processes: int | None = Field(default=None, gt=0)  # default: one per core
     host_concurrency: int = Field(default=2, gt=0)
     host_slot_wait: float = Field(default=10.0, ge=0)  # then the poll is put off a little

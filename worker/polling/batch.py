@@ -248,10 +248,13 @@ def _give_back(poller: Poller, slots: list[tuple[str, str]]) -> None:
 
 
 def batches_by_host(urls: dict[str, str], size: int) -> list[list[str]]:
-    """Feed ids in batches of at most `size`, one host's feeds kept together.
+    """Feed ids in batches of about `size`, each host's feeds in one batch.
 
-    A batch waits for its slowest fetch: grouped by host, a hung host holds up
-    only the batches of its own feeds. Hosts come in the order given (due time).
+    A host's feeds are never split across batches (unless it has more than
+    `size` of them): one process then holds the host's request slots and runs its
+    feeds through them back to back, instead of processes taking turns at the
+    slots. A batch waits for its slowest fetch: a hung host holds up only the
+    batches of its own feeds. Hosts come in the order given (due time).
     """
     by_host: dict[str, list[str]] = {}
     for feed_id, url in urls.items():
@@ -259,9 +262,13 @@ def batches_by_host(urls: dict[str, str], size: int) -> list[list[str]]:
     batches: list[list[str]] = []
     current: list[str] = []
     for ids in by_host.values():
-        for feed_id in ids:
-            if len(current) == size:
-                batches.append(current)
-                current = []
-            current.append(feed_id)
+        if current and len(current) + len(ids) > size:
+            batches.append(current)
+            current = []
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            if len(chunk) == size:
+                batches.append(chunk)
+            else:
+                current += chunk
     return [*batches, current] if current else batches

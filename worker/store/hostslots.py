@@ -67,7 +67,7 @@ class HostSlots:
             if remaining <= 0:
                 return False
             time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 2, 0.25)  # a slot frees up in about one answer's time
         return True
 
     def renew(self, host: str, token: str) -> bool:

@@ -11,15 +11,20 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bench.roundtrips import counting_class
 from tests.documents import feed_document
 from tests.polling import add
-from worker.polling.batch import FetchEngine, batches_by_host, poll_batch
+from worker.model import FeedState
+from worker.polling.batch import poll_batch
+from worker.polling.dispatch import batches_by_host
+from worker.polling.engine import FetchEngine
 from worker.polling.poll import Poller
 
 
@@ -148,3 +153,50 @@ def test_states_are_saved_after_redis_lost_its_scripts(
     assert [o.outcome for o in outcomes] == ["ok"] * 3
     states = poller.svc.feeds.get_many(ids)
     assert all(s.last_status == 200 and s.etag == '"v1"' for s in states.values())
+
+
+def test_an_error_in_a_fetch_thread_costs_only_that_feed(
+    poller: Poller, engine: FetchEngine, http: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    urls, _ = serve(http, 4, delay=0)
+    ids = [add(poller, url) for url in urls]
+    real = poller.fetch
+
+    def broken(state: FeedState, **kwargs: object) -> object:
+        if state.id == ids[0]:
+            raise RuntimeError("a bug")
+        return real(state, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(poller, "fetch", broken)
+    outcomes = poll_batch(poller, engine, ids, claimed_at=None, time_limit=10)
+    assert outcomes[0].outcome == "failed" and "internal error in fetching" in str(
+        outcomes[0].error
+    )
+    assert [o.outcome for o in outcomes[1:]] == ["ok"] * 3
+    # The host's lanes all ended: the next batch is fetched as usual.
+    monkeypatch.setattr(poller, "fetch", real)
+    assert [o.outcome for o in poll_batch(poller, engine, ids, claimed_at=None, time_limit=10)] == [
+        "ok", "not_modified", "not_modified", "not_modified",
+    ]  # fmt: skip
+
+
+def test_a_batch_that_fails_leaves_no_slot_taken(
+    poller: Poller, engine: FetchEngine, http: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    urls, _ = serve(http, 2, delay=0.5)
+    ids = [add(poller, url) for url in urls]
+    real, calls = poller.save, []
+
+    def flaky(decisions: object, *, release: object = ()) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise redis.ConnectionError("Redis went away")
+        real(decisions, release=release)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(poller, "save", flaky)
+    monkeypatch.setattr(engine.slots, "limit", 1)  # one lane: the second feed ends it
+    with pytest.raises(redis.ConnectionError):
+        poll_batch(poller, engine, ids, claimed_at=None, time_limit=30)
+    time.sleep(1.5)  # the lane's last fetch ends; nobody waits for it any more
+    key = poller.slots.key(urlsplit(urls[0]).hostname or "")
+    assert poller.svc.client.zcard(key) == 0

@@ -42,7 +42,7 @@ from worker.errors import StorageError
 from worker.gate import Patience, wait_for_writes
 from worker.inputs.fetch import FetchConfig, Fetcher
 from worker.log import get_logger
-from worker.polling.batch import FetchEngine
+from worker.polling.engine import FetchEngine
 from worker.polling.poll import Poller
 from worker.settings import Settings, get_settings
 from worker.store.hostslots import HostSlots
@@ -71,6 +71,14 @@ _engines: dict[int, FetchEngine] = {}
 # A poll worker's threads all ask for these on their first task at once: one builds
 # them (a client's TLS context alone takes tens of ms), the others wait for it.
 _building = threading.RLock()
+
+
+def _after_fork() -> None:  # a forked child must not inherit a lock held mid-build
+    global _building
+    _building = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def services() -> Services:

@@ -33,7 +33,8 @@ from worker.gate import REFUSALS
 from worker.ingest import ingest_input
 from worker.log import get_logger, step
 from worker.model import IngestOutcome, InputFile, PollOutcome
-from worker.polling.batch import batches_by_host, poll_batch
+from worker.polling.batch import poll_batch
+from worker.polling.dispatch import batches_by_host
 from worker.polling.feeds_file import parse_feeds_yaml
 from worker.runtime import RETRY, at_task_edge, fetch_engine, poller, services
 from worker.settings import Settings, get_settings
@@ -173,8 +174,12 @@ def poll_feeds(
             )
 
         def give_up(reason: str, _error_type: str) -> list[PollOutcome]:
+            # The feeds an earlier delivery polled keep what that poll found.
+            states, settled = poller().load(feed_ids, claimed_at=claimed)
             now = datetime.now(UTC)
-            return [poller().give_up(feed_id, reason, now=now) for feed_id in feed_ids]
+            given_up = {s.id: poller().give_up(s.id, reason, now=now) for s in states}
+            outcomes = {o.feed: o for o in settled} | given_up
+            return [outcomes[feed_id] for feed_id in feed_ids]
 
         return [outcome.to_dict() for outcome in at_task_edge(self, work, give_up)]
 
@@ -235,8 +240,10 @@ def sync_feeds_file(settings: Settings) -> dict[str, int] | None:
 
 
 @worker_ready.connect
-def _sync_on_worker_start(**_: Any) -> None:
-    sync_feeds_file(get_settings())
+def _sync_on_worker_start(sender: Any = None, **_: Any) -> None:
+    # Once per `newsworker worker`: by its file worker, not by each poll worker too.
+    if not str(getattr(sender, "hostname", "")).startswith("polls"):
+        sync_feeds_file(get_settings())
 
 
 @beat_init.connect

@@ -139,7 +139,7 @@ def poll(
 ) -> None:
     """Poll feeds now, outside the schedule (in batches by host, as the scheduler does)."""
     from worker.cli.wait import answers
-    from worker.polling.batch import batches_by_host
+    from worker.polling.dispatch import batches_by_host
     from worker.settings import get_settings
     from worker.tasks import poll_feeds
 

@@ -47,41 +47,56 @@ class Role:
     restart_at: float | None = None
 
 
-def _die_with_parent() -> None:  # runs in the child, between fork and exec
+def _die_with_parent(parent: int) -> None:  # in the child, between fork and exec
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the supervisor died before the line above
+        os._exit(1)
 
 
 def _start(role: Role, env: dict[str, str]) -> None:
     argv = [sys.executable, "-m", "worker", *role.argv]
-    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    parent = os.getpid()
+    preexec = (lambda: _die_with_parent(parent)) if sys.platform.startswith("linux") else None
     role.popen = subprocess.Popen(argv, env=env, preexec_fn=preexec)
     role.started = time.monotonic()
     role.restart_at = None
     log.info("process_started", role=role.name, pid=role.popen.pid)
 
 
+def _signal_all(roles: list[Role], signum: int) -> None:
+    for role in roles:
+        if role.popen is not None and role.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                role.popen.send_signal(signum)
+
+
 def supervise(roles: list[Role], env: dict[str, str]) -> int:
-    """Run every role until SIGTERM or SIGINT; 0 once all have stopped."""
+    """Run every role until SIGTERM or SIGINT; 0 once all have stopped.
+
+    The first signal is passed on as SIGTERM (Celery's warm shutdown), a second
+    one as SIGQUIT (its cold shutdown: the work under way goes back to the broker).
+    """
     stop: list[int] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.append(signum)
-        for role in roles:  # a second signal is passed on too: Celery's cold shutdown
-            if role.popen is not None and role.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    role.popen.send_signal(signal.SIGTERM)
+        _signal_all(roles, signal.SIGTERM if len(stop) == 1 else signal.SIGQUIT)
 
     previous: dict[int, Any] = {
         sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
     }
     try:
         for role in roles:
+            if stop:
+                break
             _start(role, env)
         while not stop:
             _keep_running(roles, env)
             time.sleep(0.2)
+        # A process started while the signal was being handled has not had it yet.
+        _signal_all(roles, signal.SIGTERM)
         for role in roles:
             if role.popen is not None:
                 role.popen.wait()
@@ -112,4 +127,8 @@ def _keep_running(roles: list[Role], env: dict[str, str]) -> None:
 
 
 def poll_processes(configured: int | None) -> int:
-    return configured or len(os.sched_getaffinity(0)) or 1
+    if configured:
+        return configured
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may run on (Linux)
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1

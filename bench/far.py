@@ -25,7 +25,7 @@ from bench import ours
 from bench.farm import FarmProcess
 from bench.peer import run_reader, summary
 from bench.report import ratio
-from bench.stack import Stack
+from bench.stack import Stack, worker_env
 
 T = TypeVar("T")
 
@@ -86,7 +86,8 @@ def _newsworker(
     log: Callable[[str], None],
 ) -> dict[str, Any]:
     stack = Stack(home, concurrency=args.concurrency, workers=args.workers, pool=args.pool,
-                  host_concurrency=None, fetch_timeout=args.far_fetch_timeout)  # fmt: skip
+                  host_concurrency=None, fetch_timeout=args.far_fetch_timeout,
+                  extra_env=worker_env(args))  # fmt: skip
     found: dict[str, Any] = {"host_concurrency": "default (unset)",
                              "fetch_timeout": args.far_fetch_timeout}  # fmt: skip
     try:

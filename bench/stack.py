@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -29,6 +30,11 @@ from worker.store.embedded import free_port, start_redis_server, stop_redis_serv
 # and no HTTP proxy (every byte stays on 127.0.0.1).
 _SCRUB = ("NEWSWORKER_", "REDIS_URL", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 DEFAULT_REDIS_PORT = 6379
+
+
+def worker_env(args: Any) -> dict[str, str]:
+    """The bench's `--worker-env NAME=VALUE` settings, as a mapping."""
+    return dict(item.split("=", 1) for item in args.worker_env)
 
 
 def clean_environ() -> dict[str, str]:
@@ -45,6 +51,7 @@ class Stack:
     # NEWSWORKER_HOST_CONCURRENCY; None leaves the worker's own default (far mode).
     host_concurrency: int | None = 1000
     fetch_timeout: float | None = None  # NEWSWORKER_FETCH_TIMEOUT; None: the default
+    extra_env: dict[str, str] = field(default_factory=dict)  # `--worker-env`
     pool: str | None = None  # the worker's default when None
     prefix: str = "nwbench:"
     port: int = field(default_factory=free_port)
@@ -76,7 +83,7 @@ class Stack:
             env["NEWSWORKER_HOST_CONCURRENCY"] = str(self.host_concurrency)
         if self.fetch_timeout is not None:
             env["NEWSWORKER_FETCH_TIMEOUT"] = str(self.fetch_timeout)
-        return env
+        return env | self.extra_env
 
     # -- start ---------------------------------------------------------------------------
     def start(self, *, timeout: float = 90) -> Stack:

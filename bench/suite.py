@@ -30,7 +30,7 @@ from bench.floor import parse_floor
 from bench.peer import run_reader, summary
 from bench.report import ratio
 from bench.roundtrips import poll_round_trips
-from bench.stack import Stack, clean_environ
+from bench.stack import Stack, clean_environ, worker_env
 
 
 def options(argv: list[str] | None) -> argparse.Namespace:
@@ -46,6 +46,9 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     add("--concurrency", type=int, default=cores, help=f"pool size of each (default {cores})")
     add("--pool", choices=["prefork", "threads", "solo"], default=None,
         help="worker pool (default: the worker's own default)")  # fmt: skip
+    add("--worker-env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for the worker, e.g. NEWSWORKER_POLL_BATCH=1 (repeatable): "
+        "to measure an alternative")  # fmt: skip
     add("--reader-workers", type=int, default=4, help="reader's update_feeds(workers=...)")
     add("--host-concurrency", type=int, default=1000,
         help="NEWSWORKER_HOST_CONCURRENCY (every farm feed is on one host)")  # fmt: skip
@@ -69,6 +72,8 @@ def options(argv: list[str] | None) -> argparse.Namespace:
         parser.error("sizes and repeats must be at least 1")
     if min(args.far_feeds, args.far_entries, args.far_repeat, args.hosts) < 1:
         parser.error("far sizes, repeats and hosts must be at least 1")
+    if any("=" not in item for item in args.worker_env):
+        parser.error("--worker-env takes NAME=VALUE")
     if args.hosts > 253:  # 127.0.0.1-127.0.0.253, and one more for the hung host
         parser.error("--hosts is at most 253")
     return args
@@ -161,11 +166,13 @@ def _newsworker(args: argparse.Namespace, farm: FarmProcess, home: Path) -> dict
         "concurrency": args.concurrency,
         "pool": args.pool,
         "host_concurrency": args.host_concurrency,
+        "worker_env": worker_env(args),
     }
     for r in range(args.cold_repeat):
         last = r == args.cold_repeat - 1
         stack = Stack(home / f"stack{r}", concurrency=args.concurrency, workers=args.workers,
-                      host_concurrency=args.host_concurrency, pool=args.pool)  # fmt: skip
+                      host_concurrency=args.host_concurrency, pool=args.pool,
+                      extra_env=worker_env(args))  # fmt: skip
         try:
             _log(f"newsworker: starting redis-server and {args.workers} worker(s) (run {r + 1})")
             stack.start(timeout=min(args.timeout, 120))

@@ -200,3 +200,30 @@ def test_a_batch_that_fails_leaves_no_slot_taken(
     time.sleep(1.5)  # the lane's last fetch ends; nobody waits for it any more
     key = poller.slots.key(urlsplit(urls[0]).hostname or "")
     assert poller.svc.client.zcard(key) == 0
+
+
+def test_the_hosts_cap_holds_across_engines(
+    poller: Poller, engine: FetchEngine, http: HTTPServer
+) -> None:
+    """Two engines, as in two poll worker processes, share the host's slots in Redis."""
+    other = FetchEngine(poller, threads=16)
+    urls, gauge = serve(http, 8, delay=0.3)
+    ids = [add(poller, url) for url in urls]
+    results: dict[str, list] = {}
+
+    def run(name: str, on: FetchEngine, batch: list[str]) -> None:
+        results[name] = poll_batch(poller, on, batch, claimed_at=None, time_limit=60)
+
+    threads = [
+        threading.Thread(target=run, args=("a", engine, ids[:4])),
+        threading.Thread(target=run, args=("b", other, ids[4:])),
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        other.shutdown()
+    assert [o.outcome for o in results["a"] + results["b"]] == ["ok"] * 8
+    assert gauge.most == 2

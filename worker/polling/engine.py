@@ -193,10 +193,9 @@ class FetchEngine:
             self._end(host)
             return None
 
-    def _end(self, host: _Host, *, holding: bool = False) -> None:
+    def _end(self, host: _Host) -> None:
         """One lane of `host` ends (the engine's lock held)."""
         host.lanes -= 1
-        host.holding -= holding
         if not host.lanes and self._hosts.get(host.name) is host:
             del self._hosts[host.name]
 

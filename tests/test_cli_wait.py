@@ -69,7 +69,7 @@ def test_poll_wait_without_a_worker_reports_the_feed_failed(cli: Cli) -> None:
     assert done.returncode == 1
     assert done.stdout == (
         f'{{"feed": "{feed}", "url": "{url}", "outcome": "failed", "http_status": null, '
-        f'"new": 0, "updated": 0, "unchanged": 0, "error": "{TIMED_OUT}"}}\n'
+        f'"new": 0, "updated": 0, "unchanged": 0, "error": "{TIMED_OUT}", "held_back": 0}}\n'
     )
     # A result still waiting at interpreter shutdown used to print a traceback here.
     assert "Traceback" not in done.stderr, done.stderr

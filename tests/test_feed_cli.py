@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from tests.documents import FEEDS, serve_feed
 from tests.support import Worker
@@ -33,7 +34,7 @@ def test_add_poll_list_show(celery_worker: Worker, httpserver: HTTPServer) -> No
     assert code == 0
     assert lines == [
         {"feed": feed["id"], "url": url, "outcome": "ok", "http_status": 200,
-         "new": 2, "updated": 0, "unchanged": 0, "error": None}
+         "new": 2, "updated": 0, "unchanged": 0, "error": None, "held_back": 0}
     ]  # fmt: skip
     code, lines = cli.json_lines("poll", url, "--wait", "--json")
     assert lines[0]["outcome"] == "not_modified"
@@ -155,3 +156,22 @@ def test_every_poll_step_is_logged_with_its_figures(
     assert (events["fetch"]["http_status"], events["fetch"]["bytes"]) == (200, len(document))
     assert (events["store"]["new"], events["store"]["updated"]) == (2, 0)
     assert events["schedule"]["next_poll_at"].endswith("Z")
+
+
+def test_poll_by_hand_applies_a_correction_at_once(
+    celery_worker: Worker, httpserver: HTTPServer
+) -> None:
+    """The revision policy is for the schedule: `poll --wait` right after an entry
+    was corrected stores the correction and says so."""
+    cli = celery_worker.cli
+    original = (FEEDS / "rss20.xml").read_bytes().replace(b"news.example", b"fixed.example")
+    served = {"body": original}
+    httpserver.expect_request("/fixed/rss").respond_with_handler(
+        lambda _: Response(served["body"], content_type="application/rss+xml")
+    )
+    code, docs = cli.json_lines("feeds", "add", httpserver.url_for("/fixed/rss"), "--json")
+    feed_id = docs[0]["id"]
+    assert cli.json_lines("poll", feed_id, "--wait", "--json")[1][0]["new"] == 2
+    served["body"] = original.replace(b"seven votes to two", b"eight votes to one")
+    code, [outcome] = cli.json_lines("poll", feed_id, "--wait", "--json")
+    assert (code, outcome["updated"], outcome["unchanged"], outcome["held_back"]) == (0, 1, 1, 0)

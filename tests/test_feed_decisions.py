@@ -117,7 +117,7 @@ def test_permanent_redirect_moves_the_url_temporary_does_not() -> None:
 
 
 def test_held_back_change_forgets_body_and_validators() -> None:
-    attempt = Parsed(ok(200, etag='"e"', last_modified="x", body_hash="b"), [], held_back=True)
+    attempt = Parsed(ok(200, etag='"e"', last_modified="x", body_hash="b"), [], held_back=1)
     new = decide(state(), attempt).state
     assert (new.etag, new.last_modified, new.body_hash) == (None, None, None)
 

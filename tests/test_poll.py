@@ -200,7 +200,8 @@ def test_a_held_back_change_lands_when_the_document_stays_the_same(
     # A correction without a new date, one minute later: held back (5 min for version 1).
     served.update(body=original.replace(b"seven votes to two", b"eight votes to one"), etag='"v2"')
     held = poller.poll(feed_id, now=NOW + timedelta(minutes=1))
-    assert (held.outcome, held.updated) == ("ok", 0)
+    # Counted as held back, not as unchanged (the feed's other entry is).
+    assert (held.outcome, held.updated, held.held_back, held.unchanged) == ("ok", 0, 1, 1)
     # The document does not change again. The next poll must still see it, not a 304.
     later = poller.poll(feed_id, now=NOW + timedelta(minutes=10))
     assert (later.outcome, later.updated) == ("ok", 1)
@@ -208,6 +209,23 @@ def test_a_held_back_change_lands_when_the_document_stays_the_same(
     assert (budget["version"], "eight votes" in budget["body"]) == (2, True)
     # Nothing held back any more: validators are kept again and the next poll is a 304.
     assert poller.poll(feed_id, now=NOW + timedelta(minutes=20)).outcome == "not_modified"
+
+
+def test_an_on_demand_poll_applies_a_correction_at_once(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    original = (FEEDS / "rss20.xml").read_bytes()
+    bodies = iter([original, original.replace(b"seven votes to two", b"eight votes to one")])
+    httpserver.expect_request("/corrected").respond_with_handler(
+        lambda _: Response(next(bodies), content_type="application/rss+xml")
+    )
+    feed_id = add(poller, httpserver.url_for("/corrected"))
+    poller.poll(feed_id, now=NOW)
+    # One minute later, asked for by hand (`newsworker poll`): no revision policy.
+    again = poller.poll(feed_id, now=NOW + timedelta(minutes=1), on_demand=True)
+    assert (again.outcome, again.updated, again.held_back) == ("ok", 1, 0)
+    budget = next(r for r in records(rclient, prefix) if r["title"].startswith("Council"))
+    assert (budget["version"], "eight votes" in budget["body"]) == (2, True)
 
 
 def test_a_moved_feed_keeps_its_entries_records_and_index(

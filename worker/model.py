@@ -256,6 +256,7 @@ class PollOutcome:
     updated: int = 0
     unchanged: int = 0
     error: str | None = None
+    held_back: int = 0  # changed entries the revision policy keeps for a later poll
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

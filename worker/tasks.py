@@ -162,7 +162,8 @@ def poll_feeds(
     """Poll a batch of feeds at once; one outcome per feed, in order.
 
     `claimed_at` (epoch) comes from the dispatcher: a feed polled since then is a
-    duplicate claim and is skipped.
+    duplicate claim and is skipped. Without it the batch is an on-demand poll
+    (`newsworker poll`), whose changed entries are applied at once.
     """
     claimed = datetime.fromtimestamp(claimed_at, UTC) if claimed_at is not None else None
     limit = float(self.app.conf.task_soft_time_limit or 60)
@@ -170,8 +171,9 @@ def poll_feeds(
 
         def work() -> list[PollOutcome]:
             return poll_batch(
-                poller(), fetch_engine(), feed_ids, claimed_at=claimed, time_limit=limit
-            )
+                poller(), fetch_engine(), feed_ids, claimed_at=claimed, time_limit=limit,
+                on_demand=claimed is None,
+            )  # fmt: skip
 
         def give_up(reason: str, _error_type: str) -> list[PollOutcome]:
             # The feeds an earlier delivery polled keep what that poll found.
@@ -199,7 +201,9 @@ def poll_feed(self: Task, feed_id: str, claimed_at: float | None = None) -> dict
 
         outcome = at_task_edge(
             self,
-            lambda: poller().poll(feed_id, now=datetime.now(UTC), claimed_at=claimed),
+            lambda: poller().poll(
+                feed_id, now=datetime.now(UTC), claimed_at=claimed, on_demand=claimed is None
+            ),
             give_up,
         )
         return outcome.to_dict()

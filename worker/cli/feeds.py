@@ -192,7 +192,7 @@ def _outcomes(states: list[FeedState], answer: Answer) -> list[dict[str, Any]]:
 def _failed(state: FeedState, error: str) -> dict[str, Any]:
     return {
         "feed": state.id, "url": state.url, "outcome": "failed", "http_status": None,
-        "new": 0, "updated": 0, "unchanged": 0, "error": error,
+        "new": 0, "updated": 0, "unchanged": 0, "error": error, "held_back": 0,
     }  # fmt: skip
 
 
@@ -205,5 +205,7 @@ def _print_poll(outcome: dict[str, Any], as_json: bool) -> None:
         counts = (
             f"new {outcome['new']} updated {outcome['updated']} unchanged {outcome['unchanged']}"
         )
+        if outcome.get("held_back"):
+            counts += f" held back {outcome['held_back']}"
         error = f"  {outcome['error']}" if outcome.get("error") else ""
         click.echo(f"{outcome['outcome']:<12} {outcome['feed']}  {counts}{error}")

@@ -44,8 +44,12 @@ def poll_batch(
     *,
     claimed_at: datetime | None,
     time_limit: float,
+    on_demand: bool = False,
 ) -> list[PollOutcome]:
     """Poll these feeds at once; one outcome per id, in order (logged as `batch`).
+
+    `on_demand` (`newsworker poll`): changed entries are applied at once, the
+    revision policy being for the schedule.
 
     A Redis failure in a lane is raised once every fetch has been answered and
     the others' states are saved: the task retries, and a claimed batch then
@@ -62,7 +66,7 @@ def poll_batch(
         for state in states:
             engine.submit(Job(state, batch))
         try:
-            failure = _collect(poller, batch, states, outcomes)
+            failure = _collect(poller, batch, states, outcomes, on_demand=on_demand)
         finally:
             unread = batch.abandon()  # nothing more is fetched for this batch
             with contextlib.suppress(redis.RedisError):  # else their leases run out
@@ -74,7 +78,12 @@ def poll_batch(
 
 
 def _collect(
-    poller: Poller, batch: Batch, states: list[FeedState], outcomes: dict[str, PollOutcome]
+    poller: Poller,
+    batch: Batch,
+    states: list[FeedState],
+    outcomes: dict[str, PollOutcome],
+    *,
+    on_demand: bool,
 ) -> redis.RedisError | None:
     """Conclude each feed as its fetch is answered; the first lane failure, if any."""
     waiting = {state.id: state for state in states}
@@ -100,7 +109,7 @@ def _collect(
             now = datetime.now(UTC)
             state = reply.state
             with structlog.contextvars.bound_contextvars(feed=state.id, url=state.url):
-                attempt = poller.attempt(state, reply.fetched, now)
+                attempt = poller.attempt(state, reply.fetched, now, on_demand=on_demand)
                 decisions.append(poller.decide(state, attempt, now))
         poller.save(decisions, release=slots)
         outcomes.update((d.state.id, d.outcome) for d in decisions)

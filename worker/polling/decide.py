@@ -73,7 +73,7 @@ class Parsed:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-    held_back: bool = False  # a change the revision policy keeps for a later poll
+    held_back: int = 0  # changes the revision policy keeps for a later poll
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def _succeeded(
     else:
         outcome = PollOutcome(
             state.id, update["url"], "ok", response.status,
-            parsed.new, parsed.updated, parsed.unchanged,
+            parsed.new, parsed.updated, parsed.unchanged, held_back=parsed.held_back,
         )  # fmt: skip
     return FeedDecision(state.model_copy(update=update), POLL_FIELDS, when, outcome)
 

@@ -70,19 +70,25 @@ class Poller:
         return Defaults(s.feed_min_interval, s.feed_max_interval, s.feed_broken_after)
 
     def poll(
-        self, feed_id: str, *, now: datetime, claimed_at: datetime | None = None
+        self,
+        feed_id: str,
+        *,
+        now: datetime,
+        claimed_at: datetime | None = None,
+        on_demand: bool = False,
     ) -> PollOutcome:
-        """Poll one feed. `claimed_at`: when the dispatcher claimed it (None: on demand).
+        """Poll one feed. `claimed_at`: when the dispatcher claimed it.
 
         A claimed poll of a feed polled since its claim is a duplicate (a backlog
-        outlived the claim's lease and the feed was claimed again): skipped.
+        outlived the claim's lease and the feed was claimed again): skipped. An
+        `on_demand` poll (`newsworker poll`) applies changed entries at once.
         """
         states, settled = self.load([feed_id], claimed_at=claimed_at)
         if settled:
             return settled[0]
         state = states[0]
         with structlog.contextvars.bound_contextvars(feed=feed_id, url=state.url):
-            return self.conclude(state, self._fetch(state), now)
+            return self.conclude(state, self._fetch(state), now, on_demand=on_demand)
 
     def load(
         self, feed_ids: Sequence[str], *, claimed_at: datetime | None
@@ -111,17 +117,25 @@ class Poller:
             return self._missing(feed_id)
         return self._apply(state, Failed(reason), now)
 
-    def conclude(self, state: FeedState, fetched: Fetched, now: datetime) -> PollOutcome:
+    def conclude(
+        self, state: FeedState, fetched: Fetched, now: datetime, *, on_demand: bool = False
+    ) -> PollOutcome:
         """Parse and store what the fetch brought, decide, and save the feed's state."""
-        return self._apply(state, self.attempt(state, fetched, now), now)
+        return self._apply(state, self.attempt(state, fetched, now, on_demand=on_demand), now)
 
     def _missing(self, feed_id: str) -> PollOutcome:
         # Removed since it was claimed: make sure it is not claimed again.
         self.svc.feeds.unschedule(feed_id)
         return PollOutcome(feed_id, "", "failed", error=f"no feed with id {feed_id}")
 
-    def attempt(self, state: FeedState, fetched: Fetched, now: datetime) -> Attempt:
-        """What the fetch made of this poll; a new body is parsed and its entries stored."""
+    def attempt(
+        self, state: FeedState, fetched: Fetched, now: datetime, *, on_demand: bool = False
+    ) -> Attempt:
+        """What the fetch made of this poll; a new body is parsed and its entries stored.
+
+        `on_demand` (`newsworker poll`): changed entries are applied at once; the
+        revision policy is for the schedule (worker/polling/revisions.py).
+        """
         if isinstance(fetched, Failed):
             return fetched
         if isinstance(fetched, FetchError):
@@ -142,7 +156,7 @@ class Poller:
                 raise
             self.log.exception("parse_crashed", feed=state.id)
             return Failed(f"internal error in parsing: {exc!r}", http_status=result.status)
-        return self._store(state, response, feed, articles, now)
+        return self._store(state, response, feed, articles, now, on_demand=on_demand)
 
     def _fetch(self, state: FeedState) -> Fetched:
         """The response, holding one of the host's request slots only while fetching.
@@ -202,16 +216,18 @@ class Poller:
         feed: PolledFeed,
         articles: list[Article],
         now: datetime,
+        *,
+        on_demand: bool = False,
     ) -> Parsed:
         with step(self.log, "store", feed=state.id, records=len(articles)) as info:
-            stored = self.svc.store.upsert_many(articles, now=now, revisions=REVISIONS)
-            counts = {k: sum(1 for d in stored if d.outcome == k) for k in _COUNTED}
-            held = sum(1 for d in stored if d.change == "held_back")
+            revisions = None if on_demand else REVISIONS
+            stored = self.svc.store.upsert_many(articles, now=now, revisions=revisions)
+            counts = {k: sum(1 for d in stored if d.change == k) for k in _COUNTED}
             info.update(
                 new=counts["created"],
                 updated=counts["updated"],
                 unchanged=counts["unchanged"],
-                deferred=held,
+                held_back=counts["held_back"],
             )
         return Parsed(
             response,
@@ -220,7 +236,7 @@ class Poller:
             new=counts["created"],
             updated=counts["updated"],
             unchanged=counts["unchanged"],
-            held_back=held > 0,
+            held_back=counts["held_back"],
         )
 
     def decide(self, state: FeedState, attempt: Attempt, now: datetime) -> FeedDecision:
@@ -281,7 +297,7 @@ class Poller:
             )
 
 
-_COUNTED = ("created", "updated", "unchanged")
+_COUNTED = ("created", "updated", "unchanged", "held_back")
 
 
 def _queue_save(feeds: FeedRegistry, decision: FeedDecision, pipe: Any) -> None:

@@ -9,7 +9,12 @@ import pytest
 
 from worker.errors import BadInput
 from worker.model import Source
-from worker.normalise.bylines import extract_handles, read_byline, split_byline
+from worker.normalise.bylines import (
+    extract_handles,
+    read_byline,
+    split_byline,
+    without_addresses,
+)
 from worker.normalise.dates import to_rfc3339_utc
 from worker.normalise.identity import content_hash, identity_key, record_id
 from worker.normalise.language import detect_language
@@ -83,6 +88,25 @@ def test_to_rfc3339_utc(value: object, expected: str | None) -> None:
         ("By Jane Doe.", ["Jane Doe"]),
         ("By J. Doe", ["J. Doe"]),
         ("BY: Sam Smith and sam smith", ["Sam Smith"]),
+        # An organisation with a comma is one author; people with commas stay several.
+        ("Reuters, Inc.", ["Reuters, Inc."]),
+        ("By Acme Media, LLC", ["Acme Media, LLC"]),
+        ("Acme Media, Pty. Ltd.", ["Acme Media, Pty. Ltd."]),
+        ("Smith, Jones & Co.", ["Smith, Jones & Co."]),
+        ("Jane Doe and Associates", ["Jane Doe and Associates"]),
+        ("Jane Doe, John Smith", ["Jane Doe", "John Smith"]),
+        ("Jane Doe, Smith & Co.", ["Jane Doe", "Smith & Co."]),
+        ("Jane Doe, Reuters, Inc.", ["Jane Doe"]),  # the agency goes with its legal form
+        ("Reuters, Inc. and Jane Doe", ["Reuters, Inc.", "Jane Doe"]),
+        ("BY ACME MEDIA, LLC AND JANE DOE", ["Acme Media, LLC", "Jane Doe"]),
+        ("BY SMITH, JONES & CO.", ["Smith, Jones & Co."]),
+        # A domain name is written as it is.
+        ("By wien.ORF.at", ["wien.ORF.at"]),
+        ("BY THE WIEN.ORF.AT TEAM", ["The WIEN.ORF.AT Team"]),
+        # An address is not a name.
+        ("Jane Doe <jane@example.com>", ["Jane Doe"]),
+        ("jane@example.com (Jane Doe), john@example.com (John Roe)", ["Jane Doe", "John Roe"]),
+        ("jane@example.com", []),
         ("", []),
         (None, []),
     ],
@@ -106,6 +130,10 @@ def test_split_byline(byline: str | None, names: list[str]) -> None:
         ("By March", None, None),
         ("By the time we arrived.", None, None),
         ("By 2030, emissions must halve", None, None),
+        ("By wien.ORF.at", ["wien.ORF.at"], None),
+        ("By Smith, Jones & Co.", ["Smith, Jones & Co."], None),
+        ("By Jane Doe <jane@example.com>", ["Jane Doe"], None),
+        ("By example", None, None),
     ],
 )
 def test_read_byline(line: str, names: list[str] | None, date: str | None) -> None:
@@ -114,6 +142,25 @@ def test_read_byline(line: str, names: list[str] | None, date: str | None) -> No
         assert byline is None
     else:
         assert byline is not None and (byline.names, byline.date) == (names, date)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Jane Doe <jane@example.com>", "Jane Doe"),
+        ("Jane Doe (jane@example.com)", "Jane Doe"),
+        ("jane@example.com (Jane Doe)", "Jane Doe"),
+        ("news@site.example (Jane Doe)", "Jane Doe"),
+        ("<jane@example.com> (Jane Doe)", "Jane Doe"),
+        ("Jane Doe [mailto:jane@example.com]", "Jane Doe"),
+        ("Jane Doe, jane@example.com", "Jane Doe"),
+        ("jane@example.com", ""),
+        ("Jane Doe (Reuters)", "Jane Doe (Reuters)"),
+        ("Jane Doe @jane_doe", "Jane Doe @jane_doe"),  # a handle is not an address
+    ],
+)
+def test_without_addresses(text: str, name: str) -> None:
+    assert without_addresses(text) == name
 
 
 @pytest.mark.parametrize(

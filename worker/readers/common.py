@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from worker.model import Draft, RawAuthor, Source
-from worker.normalise.bylines import split_byline
+from worker.normalise.bylines import split_byline, without_addresses
 from worker.normalise.text import has_surrogates, without_surrogates
 
 
@@ -61,17 +61,19 @@ def as_list(value: Any, *, split: str | None = ",") -> list[str]:
 def raw_authors(value: Any, *, split: bool = False) -> list[RawAuthor]:
     """Authors given as a string, a list, or mappings with name, bio (or description)
     and handles (or twitter). With `split`, one string may name several ("A and B").
+    E-mail addresses are not names: "Jane Doe <jane@example.com>" is "Jane Doe".
     """
     out: list[RawAuthor] = []
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, dict):
-            name = as_text(item.get("name"))
+            name = without_addresses(as_text(item.get("name")) or "")
             if name:
                 handles = as_list(item.get("handles")) + as_list(item.get("twitter"))
                 bio = as_text(item.get("bio") or item.get("description"))
                 out.append(RawAuthor(name=name, bio=bio, handles=tuple(handles)))
         elif (text := as_text(item)) is not None:
-            out += [RawAuthor(name=n) for n in (split_byline(text) if split else [text])]
+            names = split_byline(text) if split else [without_addresses(text)]
+            out += [RawAuthor(name=n) for n in names if n]
     return out
 
 

@@ -24,13 +24,16 @@ import feedparser
 
 from worker.errors import ParseError, is_time_limit
 from worker.model import Draft, RawAuthor
+from worker.normalise.bylines import without_addresses
 from worker.normalise.dates import to_rfc3339_utc
 from worker.normalise.text import clean_body, html_to_text, to_plain
 from worker.readers import xmlguard, xmlrepair
 from worker.readers.common import entry_label, entry_path, file_source
 
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
-_EMAIL_NAME_RE = re.compile(r"^\s*[^@\s]+@[^@\s]+\s*\((.*)\)\s*$")
+# What feedparser leaves of an address whose top-level domain it cut short.
+_CUT_TLD_RE = re.compile(r"\.[A-Za-z]{4}$")
+_CUT_TAIL_RE = re.compile(r"\s*[<(\[][a-z0-9-]+[>)\]]$")
+_CUT_HEAD_RE = re.compile(r"^[a-z0-9-]+\s*\((?=[^()]*$)")
 # feedparser's dicts answer `.get` through their key aliases, a Python call each;
 # no key read here has an alias, so the plain dict's answer is the same, in C.
 _get = dict.get
@@ -180,24 +183,26 @@ def _feed_url(feed: Any) -> str | None:
 
 
 def _author_names(entry: Any) -> list[str]:
+    """Author names without e-mail addresses: feedparser writes an Atom author with
+    an <email> as "Name (address)"; RSS has "address (Name)" and "Name <address>"."""
     # Read `author` ourselves when there is one name: feedparser's e-mail splitting
     # mangles "news@site.example (Jane Doe)" for top-level domains over 4 letters.
     authors = [a for a in dict.get(entry, "authors") or [] if hasattr(a, "get")]
     if len(authors) > 1:
-        names = [_str(a.get("name")) for a in authors]
+        names = [_uncut(_str(a.get("name")), _str(a.get("email"))) for a in authors]
     else:
-        names = [_rss_author(_str(dict.get(entry, "author")))]
-    return [n for n in names if n]
+        names = [_str(dict.get(entry, "author"))]
+    return [n for n in (without_addresses(n) for n in names if n) if n]
 
 
-def _rss_author(value: str | None) -> str | None:
-    """RSS <author> is "e-mail (Name)" or a bare e-mail: keep the name only."""
-    if value is None:
-        return None
-    match = _EMAIL_NAME_RE.match(value)
-    if match is not None:
-        return match.group(1).strip() or None
-    return None if _EMAIL_RE.fullmatch(value) else value
+def _uncut(name: str | None, email: str | None) -> str | None:
+    """`name` without what feedparser left of an address in it. It takes an address's
+    top-level domain to be four letters at most and leaves the rest of it in the name:
+    "Jane Doe <jane@news.example>" gives "Jane Doe <ple>", "desk@news.example (Jane
+    Doe)" gives "ple (Jane Doe"."""
+    if name is None or email is None or _CUT_TLD_RE.search(email) is None:
+        return name
+    return _CUT_HEAD_RE.sub("", _CUT_TAIL_RE.sub("", name)).strip() or None
 
 
 def _date(entry: Any, key: str) -> str | None:

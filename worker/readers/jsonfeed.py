@@ -1,9 +1,10 @@
 """JSON Feed documents (https://jsonfeed.org/version/1.1, and 1.0): one Draft per item.
 
 Body: the longer of content_text and content_html (as plain text); summary: the
-item's summary when it differs. Authors: `authors` (1.1) or `author` (1.0), item
-level first, then feed level. Identity as for other feed entries: the item URL,
-else its id scoped by the feed URL.
+item's summary when it differs. Authors: `authors` (1.1) or `author` (1.0) of the
+item, the feed's only when the item gives none: an item whose authors have no
+names (only a URL, say) has no named author, and is not given the feed's.
+Identity as for other feed entries: the item URL, else its id scoped by the feed URL.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _item(
         body=body,
         summary=summary if summary != body else None,
         source=source,
-        authors=tuple(_authors(item) or feed_authors),
+        authors=tuple(_authors(item) if _has_authors(item) else feed_authors),
         published=as_text(item.get("date_published")),
         updated=as_text(item.get("date_modified")),
         language=as_text(item.get("language")) or as_text(feed.get("language")),
@@ -80,5 +81,18 @@ def _item(
 
 
 def _authors(holder: dict[str, Any]) -> list[RawAuthor]:
+    return raw_authors(_author_value(holder))
+
+
+def _has_authors(item: dict[str, Any]) -> bool:
+    """Whether the item gives authors of its own, named or not ([] and {} give none)."""
+    value = _author_value(item)
+    entries = value if isinstance(value, list) else [value]
+    return any(
+        any(as_text(v) for v in a.values()) if isinstance(a, dict) else as_text(a) for a in entries
+    )
+
+
+def _author_value(holder: dict[str, Any]) -> Any:
     value = holder.get("authors")
-    return raw_authors(value if isinstance(value, list) else holder.get("author"))
+    return value if isinstance(value, list) else holder.get("author")

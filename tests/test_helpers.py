@@ -14,7 +14,7 @@ from worker.normalise.dates import to_rfc3339_utc
 from worker.normalise.identity import content_hash, identity_key, record_id
 from worker.normalise.language import detect_language
 from worker.normalise.text import html_to_text, word_count
-from worker.normalise.urls import canonical_url
+from worker.normalise.urls import absolute_url, canonical_url
 from worker.readers.decode import decode_bytes
 
 ENGLISH = "The council voted on Tuesday evening to build protected cycle lanes along the road."
@@ -38,6 +38,25 @@ ENGLISH = "The council voted on Tuesday evening to build protected cycle lanes a
 )
 def test_canonical_url(url: str | None, expected: str | None) -> None:
     assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("posts/1", "https://news.example/feeds/posts/1"),
+        ("/posts/1", "https://news.example/posts/1"),
+        (" ../posts/1 ", "https://news.example/posts/1"),
+        ("//other.example/a", "https://other.example/a"),
+        ("https://other.example/a", "https://other.example/a"),
+        ("mailto:desk@news.example", "mailto:desk@news.example"),  # not relative: as it is
+        ("#comments", None),  # the feed itself is no entry's link
+        ("?utm_source=rss", None),
+        ("", ""),
+        (None, None),
+    ],
+)
+def test_absolute_url(link: str | None, expected: str | None) -> None:
+    assert absolute_url(link, "https://news.example/feeds/rss.xml") == expected
 
 
 @pytest.mark.parametrize(

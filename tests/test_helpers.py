@@ -15,11 +15,11 @@ from worker.normalise.bylines import (
     split_byline,
     without_addresses,
 )
-from worker.normalise.dates import to_rfc3339_utc
+from worker.normalise.dates import page_date, to_rfc3339_utc
 from worker.normalise.identity import content_hash, identity_key, record_id
 from worker.normalise.language import detect_language
 from worker.normalise.text import html_to_text, word_count
-from worker.normalise.urls import canonical_url
+from worker.normalise.urls import absolute_url, canonical_url
 from worker.readers.decode import decode_bytes
 
 ENGLISH = "The council voted on Tuesday evening to build protected cycle lanes along the road."
@@ -46,6 +46,25 @@ def test_canonical_url(url: str | None, expected: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("posts/1", "https://news.example/feeds/posts/1"),
+        ("/posts/1", "https://news.example/posts/1"),
+        (" ../posts/1 ", "https://news.example/posts/1"),
+        ("//other.example/a", "https://other.example/a"),
+        ("https://other.example/a", "https://other.example/a"),
+        ("mailto:desk@news.example", "mailto:desk@news.example"),  # not relative: as it is
+        ("#comments", None),  # the feed itself is no entry's link
+        ("?utm_source=rss", None),
+        ("", ""),
+        (None, None),
+    ],
+)
+def test_absolute_url(link: str | None, expected: str | None) -> None:
+    assert absolute_url(link, "https://news.example/feeds/rss.xml") == expected
+
+
+@pytest.mark.parametrize(
     ("value", "expected"),
     [
         ("2022-02-23T14:05:00Z", "2022-02-23T14:05:00Z"),
@@ -59,6 +78,15 @@ def test_canonical_url(url: str | None, expected: str | None) -> None:
         ("2022-02-30", None),
         ("", None),
         (None, None),
+        # JavaScript's Date.toString(): the offset is east of GMT (dateutil alone
+        # reads "GMT+0100" the POSIX way, as west).
+        (
+            "Tue Mar 05 2024 14:30:00 GMT+0100 (Central European Standard Time)",
+            "2024-03-05T13:30:00Z",
+        ),
+        ("Tue Mar 05 2024 09:30:00 GMT-0500 (Eastern Standard Time)", "2024-03-05T14:30:00Z"),
+        ("Tue Mar 05 2024 14:30:00 GMT+0100", "2024-03-05T13:30:00Z"),
+        ("1709645400", None),  # a number is a date in a page's metadata only (page_date)
         (datetime(2022, 2, 23, 14, 5), "2022-02-23T14:05:00Z"),
         (datetime(2022, 2, 23, 9, 5, tzinfo=timezone(timedelta(hours=-5))), "2022-02-23T14:05:00Z"),
         (time.struct_time((2022, 2, 23, 14, 5, 0, 2, 54, 0)), "2022-02-23T14:05:00Z"),
@@ -66,6 +94,38 @@ def test_canonical_url(url: str | None, expected: str | None) -> None:
 )
 def test_to_rfc3339_utc(value: object, expected: str | None) -> None:
     assert to_rfc3339_utc(value) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-03-05T14:30:00+01:00", "2024-03-05T13:30:00Z"),  # what to_rfc3339_utc reads
+        (
+            "Tue Mar 05 2024 14:30:00 GMT+0100 (Central European Standard Time)",
+            "2024-03-05T13:30:00Z",
+        ),
+        ("2019", "2019-01-01T00:00:00Z"),  # a bare year: January 1st of it
+        (" 2019 ", "2019-01-01T00:00:00Z"),
+        ("1899", None),  # years 1900 to 2100 only
+        ("2101", None),
+        ("0000", None),
+        ("1709645400", "2024-03-05T13:30:00Z"),  # Unix seconds
+        ("1709645400123", "2024-03-05T13:30:00Z"),  # Unix milliseconds
+        ("631152000", "1990-01-01T00:00:00Z"),  # the first plausible second
+        ("631151999", None),
+        ("4102444799", "2099-12-31T23:59:59Z"),  # the last plausible second
+        ("4102444800", None),  # too late for seconds, too early for milliseconds
+        ("123456789", None),
+        ("12345678901234", None),
+        ("20240305", "2024-03-05T00:00:00Z"),  # a compact date, not a timestamp
+        ("202403051430", "2024-03-05T14:30:00Z"),
+        ("{{ post.date }}", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_page_date(value: str | None, expected: str | None) -> None:
+    assert page_date(value) == expected
 
 
 @pytest.mark.parametrize(

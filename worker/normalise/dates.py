@@ -3,7 +3,12 @@
 Rules: a value without a time zone is taken as UTC (feeds and files rarely say,
 and guessing the server's zone would be worse); a value missing its year, month
 or day is dropped rather than completed from today's date; anything unparseable
-is None. Dates are never invented.
+is None. Dates are never invented. JavaScript's `Date.toString()` form ("Tue Mar
+05 2024 14:30:00 GMT+0100 (Central European Standard Time)") is read with its
+offset east of GMT, as JavaScript means it.
+
+An HTML page's metadata (`page_date`) may also hold a bare year or a Unix
+timestamp: read there only, where a number stands for a date, never in text.
 """
 
 from __future__ import annotations
@@ -38,6 +43,17 @@ _TZINFOS = {
 _DATELINE_PREFIX_RE = re.compile(
     r"^(?:posted|published|updated|last updated)(?:\s+on)?\b[\s:]*", re.IGNORECASE
 )
+
+# JavaScript's "GMT+0100 (zone name)": dateutil reads "GMT+hhmm" the POSIX way, as
+# west of GMT, and fails on the name; the offset alone says the same, the right way.
+_JS_ZONE_RE = re.compile(r"\s+(?:GMT|UTC)([+-]\d{2}:?\d{2})(?:\s*\([^()]*\))?$", re.IGNORECASE)
+# A page's bare year: January 1st, 00:00 UTC, of a year in this range.
+_YEAR_RE = re.compile(r"\d{4}")
+_PAGE_YEARS = range(1900, 2101)
+# A page's Unix timestamp, in seconds or milliseconds: 1990-01-01 to 2100-01-01 UTC.
+# Outside that, digits are more likely an id or a compact date than a timestamp.
+_TIMESTAMP_RE = re.compile(r"\d{9,13}")
+_EPOCH_SECONDS = range(631_152_000, 4_102_444_800)
 
 # Two different defaults: a component that differs between the two parses was
 # filled in by dateutil, not found in the input.
@@ -76,11 +92,30 @@ def parse_date(value: str) -> datetime | None:
         return datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         pass
+    text = _JS_ZONE_RE.sub(r" \1", text)
     first = _dateutil(text, _DEFAULT_A)
     second = _dateutil(text, _DEFAULT_B)
     if first is None or second is None or first.date() != second.date():
         return None
     return first
+
+
+def page_date(value: str | None) -> str | None:
+    """A date of an HTML page's metadata as RFC 3339 UTC, or None.
+
+    Every form `to_utc` reads, plus a bare year (January 1st of it: the page says
+    no more, and the record keeps only a full instant) and a Unix timestamp in
+    seconds or milliseconds, both in a plausible range.
+    """
+    text = (value or "").strip()
+    if _YEAR_RE.fullmatch(text) and int(text) in _PAGE_YEARS:
+        return rfc3339(datetime(int(text), 1, 1, tzinfo=UTC))
+    number = int(text) if _TIMESTAMP_RE.fullmatch(text) else 0
+    # As seconds, then as milliseconds: the two ranges do not overlap.
+    for seconds in (number, number // 1000):
+        if seconds in _EPOCH_SECONDS:
+            return rfc3339(datetime.fromtimestamp(seconds, tz=UTC))
+    return to_rfc3339_utc(text or None)
 
 
 def dateline(line: str) -> str | None:

@@ -2,12 +2,14 @@
 
 http(s) only; scheme and host lower-case; default port, fragment, user info and
 tracking parameters dropped; remaining query parameters sorted (w3lib), so the
-same article reached through two campaign links gets one record.
+same article reached through two campaign links gets one record. A relative link
+has no canonical form until it is resolved against the document's location
+(`absolute_url`).
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -72,6 +74,24 @@ def canonical_url(url: str | None) -> str | None:
         return canonicalize_url(rebuilt)
     except (ValueError, UnicodeError):
         return None
+
+
+def absolute_url(link: str | None, base: str) -> str | None:
+    """`link` resolved against `base`, the URL of the document it was found in, when
+    it is a relative reference; any other link as it is.
+
+    A relative link to the document itself ("#top", "?", "") is None: an entry
+    whose link is its feed would take the feed's URL as its identity.
+    """
+    text = (link or "").strip()
+    try:
+        # Only a reference without a scheme: urljoin would also rewrite "https:x".
+        if not text or urlsplit(text).scheme:
+            return link
+        resolved = urljoin(base, text)
+    except ValueError:  # a bad IPv6 literal in either: nothing to resolve
+        return link
+    return None if canonical_url(resolved) == canonical_url(base) else resolved
 
 
 def _tracking(key: str) -> bool:

@@ -190,7 +190,11 @@ class Poller:
     def _parse(self, state: FeedState, result: FetchResult) -> PolledFeed:
         with step(self.log, "parse", feed=state.id, bytes=result.bytes_read) as info:
             feed = read_feed(
-                result.body or b"", url=state.url, headers=result.headers, scope=state.scope
+                result.body or b"",
+                url=state.url,
+                headers=result.headers,
+                scope=state.scope,
+                base=result.url,
             )
             info["entries"] = len(feed.drafts)
             if feed.warning:  # recovered: the entries are kept

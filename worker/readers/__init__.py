@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from worker.errors import BadInput, ParseError
 from worker.model import Draft, Source
+from worker.normalise.urls import absolute_url
 from worker.readers import feedfile, html, jsonfeed, jsonrecords, markdown, plaintext
 from worker.readers.common import encodable
 from worker.readers.decode import charset_from_content_type, decode_bytes
@@ -60,6 +61,7 @@ def read_feed(
     url: str,
     headers: Mapping[str, str] | None = None,
     scope: str | None = None,
+    base: str | None = None,
 ) -> PolledFeed:
     """The entries of a polled feed (RSS, Atom, RDF or JSON Feed).
 
@@ -67,6 +69,9 @@ def read_feed(
     get `source.kind` "feed", `source.feed_url` the URL fetched and `source.uri`
     the feed's `scope` (the URL it was added with; `url` when not given), which
     scopes their entry ids and survives permanent redirects.
+    `base` is where the document was found, after redirects (`url` when not
+    given): a relative entry link still relative after the document's own
+    `xml:base` is resolved against it.
     Entry ids that are blank or repeated within the document are dropped, so
     those entries fall back to their link, then to a hash of their content.
     """
@@ -83,6 +88,7 @@ def read_feed(
                 feed_url=url,
                 entry_id=d.source.entry_id if counts[d.source.entry_id] == 1 else None,
             ),
+            url=absolute_url(d.url, base or url),
         )
         for d in drafts
     ]

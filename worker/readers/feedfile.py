@@ -34,6 +34,7 @@ from worker.readers.common import entry_label, entry_path, file_source
 _CUT_TLD_RE = re.compile(r"\.[A-Za-z]{4}$")
 _CUT_TAIL_RE = re.compile(r"\s*[<(\[][a-z0-9-]+[>)\]]$")
 _CUT_HEAD_RE = re.compile(r"^[a-z0-9-]+\s*\((?=[^()]*$)")
+_URL_SCHEME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 # feedparser's dicts answer `.get` through their key aliases, a Python call each;
 # no key read here has an alias, so the plain dict's answer is the same, in C.
 _get = dict.get
@@ -130,7 +131,7 @@ def _entry(entry: Any, feed: _Feed, index: int, *, path: str | None) -> Draft:
     contents = [_detail_text(c, _get(c, "value")) for c in raw_contents]
     body = max([description, *contents], key=len)
     guid = _str(_get(entry, "id"))
-    link = _str(_get(entry, "link"))
+    link = _link(entry)
     names = _author_names(entry)
     source = file_source(path, name=feed.name, feed_url=feed.feed_url, entry_id=guid)
     return Draft(
@@ -180,6 +181,17 @@ def _feed_url(feed: Any) -> str | None:
         if _get(link, "rel") == "self" and _get(link, "href"):
             return str(link["href"]).strip()
     return _str(_get(feed, "link"))
+
+
+def _link(entry: Any) -> str | None:
+    """The entry's link. A relative one counts only from a link element: feedparser
+    also takes a guid (a permalink unless it says otherwise) as the link of an
+    entry without one, and most guids are ids ("4512"), not relative URLs."""
+    link = _str(_get(entry, "link"))
+    if link is None or _URL_SCHEME_RE.match(link):
+        return link
+    hrefs = [_str(_get(item, "href")) for item in _get(entry, "links") or []]
+    return link if link in hrefs else None
 
 
 def _author_names(entry: Any) -> list[str]:

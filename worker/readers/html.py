@@ -1,9 +1,11 @@
 """HTML article pages: trafilatura for the main text, page metadata for the rest.
 
 Metadata precedence: explicit tags first (`article:published_time`, canonical link,
-`<html lang>`, `article:tag`), then what trafilatura found. Its date is used only
-when the page has no explicit one and never guessed from the text (extensive
-search off). Without main text, the text of the whole page is the body.
+`<html lang>`, `article:tag`), then what trafilatura found. Dates are candidates
+in that order, the first that reads as a date wins (`dates.page_date`: a bare
+year and a Unix timestamp count too), so a tag that holds no date does not hide
+trafilatura's; trafilatura never guesses one from the text (extensive search
+off). Without main text, the text of the whole page is the body.
 
 Paragraphs: trafilatura's text has one paragraph per line, except on short pages
 where its fallback extractor returns the whole article as one line. Then the
@@ -24,7 +26,7 @@ from lxml import etree
 from worker.errors import BadInput, ParseError, is_time_limit
 from worker.model import Draft
 from worker.normalise.bylines import read_byline, split_byline
-from worker.normalise.dates import dateline
+from worker.normalise.dates import dateline, page_date
 from worker.normalise.text import clean_inline, html_to_text, join_paragraphs
 from worker.readers.common import file_source
 
@@ -55,8 +57,8 @@ def read(text: str, *, name: str, path: str | None) -> list[Draft]:
             summary=meta.get("og:description") or meta.get("description"),
             source=file_source(path, name=meta.get("og:site_name") or _get(extracted, "sitename")),
             byline=byline,
-            published=meta.first(_PUBLISHED) or _get(extracted, "date"),
-            updated=meta.first(_MODIFIED),
+            published=_first_date([*meta.all_of(_PUBLISHED), _get(extracted, "date")]),
+            updated=_first_date(meta.all_of(_MODIFIED)),
             language=tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
             tags=tuple(tags),
             url=_canonical_link(tree) or meta.get("og:url") or _get(extracted, "url"),
@@ -81,8 +83,15 @@ class _Meta:
         values = self._values.get(key.lower(), [])
         return [p.strip() for v in values for p in (v.split(",") if split else [v]) if p.strip()]
 
-    def first(self, keys: tuple[str, ...]) -> str | None:
-        return next((v for v in (self.get(k) for k in keys) if v), None)
+    def all_of(self, keys: tuple[str, ...]) -> list[str]:
+        """Every value of these keys, in the order of the keys."""
+        return [v for k in keys for v in self.get_all(k)]
+
+
+def _first_date(candidates: list[Any]) -> str | None:
+    """The first candidate that reads as a date, in RFC 3339 UTC."""
+    dates = (page_date(c) for c in candidates if isinstance(c, str))
+    return next((d for d in dates if d), None)
 
 
 def _parse(text: str, name: str) -> Any:

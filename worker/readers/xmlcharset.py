@@ -19,7 +19,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from worker.errors import BadInput
+from worker.errors import BadInput, ParseError
 from worker.readers.decode import charset_from_content_type, codec_name, decode
 
 _UTF8 = "utf_8"
@@ -48,8 +48,8 @@ def to_utf8(data: bytes, headers: dict[str, str] | None, *, name: str) -> FeedBy
 
     `headers` have lower-case names. `warning` says which declared charset the
     bytes contradicted ("document declared as utf-8, but parsed as
-    windows-1252"), as feedparser says it. Raises `BadInput` for bytes that are
-    no text (decode.py's rules).
+    windows-1252"), as feedparser says it. Raises `ParseError` for bytes that
+    are no text (decode.py's rules: binary, undecodable).
     """
     http_charset = charset_from_content_type((headers or {}).get("content-type"))
     match = _XML_ENCODING_RE.match(data)
@@ -60,7 +60,7 @@ def to_utf8(data: bytes, headers: dict[str, str] | None, *, name: str) -> FeedBy
     try:
         decoded = decode(data, http_charset)
     except BadInput as exc:
-        raise BadInput(f"{name}: {exc}") from exc
+        raise ParseError(f"{name}: not a readable feed: {exc}") from exc
     return FeedBytes(
         _declare_utf8(decoded.text).encode("utf-8"),
         _utf8_headers(headers),

@@ -3,7 +3,12 @@ of tests/feeds/. From the repository's folder:
     .venv/bin/python -m tests.make_cases
 
 CRLF, BOM, legacy encodings and line layouts are easy to lose when a file is edited by hand,
-so they are written from the UTF-8 sources here.
+so they are written from the UTF-8 sources here. A variant's expected file is a copy of its
+source's: the same record whatever the bytes.
+
+Legacy encodings (issue 12): each `legacy_<lang>.rss` (UTF-8, declared so) is written in one
+or two of its language's legacy encodings as `legacy_<lang>_<codec>.rss`, its XML
+declaration saying nothing of the encoding, the right one, or a wrong one (`LEGACY`).
 A feed's draft is what the code reads now, so it is no check until someone has read it:
 every title, date, author, id and URL against the feed. An existing file is never touched.
 """
@@ -37,6 +42,35 @@ LATIN1_TEXT = "\n\n".join(
 )
 
 
+# (source language, codec the variant is written in, encoding its XML declaration names:
+# None for none). Undeclared, mis-declared (as UTF-8 or a Western charset) and declared.
+LEGACY = [
+    ("ja", "euc_jp", None),
+    ("ja", "shift_jis", "utf-8"),
+    ("ru", "koi8_r", "iso-8859-1"),
+    ("ru", "cp1251", "windows-1251"),
+    ("th", "tis_620", None),
+    ("he", "cp1255", "iso-8859-1"),
+    ("zh", "gbk", None),
+    ("zh", "gb2312", "gb2312"),
+    ("zh_tw", "big5", "utf-8"),
+    ("ko", "euc_kr", None),
+    ("ar", "cp1256", "utf-8"),
+    ("el", "iso8859_7", "windows-1252"),
+]
+# Text in UTF-16 and UTF-32 without a byte-order mark: (source, codec).
+WIDE = [
+    ("seed.txt", "utf-16-be"),
+    ("seed.txt", "utf-32-le"),
+    ("text_ru.txt", "utf-16-be"),
+    ("text_ru.txt", "utf-32-le"),
+    ("text_ja.txt", "utf-16-le"),
+    ("text_ja.txt", "utf-32-be"),
+]
+# A page with a few stray NUL bytes (well under one in a thousand): after these words.
+NUL_AFTER = [b"Two-Year Pause", b"on Monday", b"twenty years"]
+
+
 def main() -> None:
     seed = (CASES / "seed.txt").read_text(encoding="utf-8")
     expected = CASES / "seed.expected.json"
@@ -52,9 +86,29 @@ def main() -> None:
         (CASES / name).write_bytes(data)
         shutil.copyfile(expected, CASES / name.replace(".txt", ".expected.json"))
     (CASES / "latin1.txt").write_bytes(LATIN1_TEXT.encode("latin-1"))
+    for lang, codec, declared in LEGACY:
+        source = (CASES / f"legacy_{lang}.rss").read_text(encoding="utf-8")
+        encoding = f" encoding='{declared}'" if declared else ""
+        text = source.replace(" encoding='utf-8'", encoding, 1)
+        _variant(f"legacy_{lang}.rss", f"legacy_{lang}_{codec}.rss", text.encode(codec))
+    for name, codec in WIDE:
+        text = (CASES / name).read_text(encoding="utf-8")
+        stem = name.removesuffix(".txt")
+        codec_tag = codec.replace("-", "")
+        _variant(name, f"{stem}_{codec_tag}_nobom.txt", text.encode(codec))
+    page = (CASES / "html_long.html").read_bytes()
+    for words in NUL_AFTER:
+        page = page.replace(words, words + b"\x00", 1)
+    _variant("html_long.html", "html_long_nul.html", page)
     for feed in table_inputs(FEEDS):
         if not expected_path(feed).exists():
             draft_feed_expectation(feed)
+
+
+def _variant(source: str, name: str, data: bytes) -> None:
+    """Write case `name` and a copy of `source`'s expected file beside it."""
+    (CASES / name).write_bytes(data)
+    shutil.copyfile(expected_path(CASES / source), expected_path(CASES / name))
 
 
 def draft_feed_expectation(feed: Path) -> None:

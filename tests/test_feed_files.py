@@ -12,11 +12,14 @@ fields given, compared exactly). Adding a feed is adding two files;
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from tests.documents import FEEDS, check_record, read_expected, read_feed_file, table_inputs
+from tests.documents import FEEDS, NOW, check_record, read_expected, read_feed_file, table_inputs
+from tests.make_cases import LEGACY
+from worker.normalise.article import normalise
 from worker.readers import read_feed
 
 
@@ -43,3 +46,36 @@ def test_header_names_are_matched_in_any_case() -> None:
         )
         assert polled.warning is None, name
         assert [d.title for d in polled.drafts] == ["Caf\u00e9 cr\u00e8me"], name
+
+
+# --- legacy encodings over HTTP (issue 12) ------------------------------------------------
+
+CASES = Path(__file__).parent / "cases"
+
+
+def _legacy(lang: str, codec: str) -> tuple[bytes, dict[str, str]]:
+    """The source's text in `codec` with no encoding declared, and its expected record."""
+    source = (CASES / f"legacy_{lang}.rss").read_text(encoding="utf-8")
+    data = source.replace(" encoding='utf-8'", "", 1).encode(codec)
+    return data, json.loads((CASES / f"legacy_{lang}.expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("lang", "codec"), [(lang, codec) for lang, codec, _ in LEGACY], ids=lambda v: str(v)
+)
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/rss+xml; charset={codec}", "text/xml; charset=ISO-8859-1", "text/xml",
+     "application/rss+xml; charset=utf-8", None],
+    ids=["right-charset", "western-charset", "no-charset-text-xml", "utf8-charset", "no-headers"],
+)  # fmt: skip
+def test_legacy_encoding_polled(lang: str, codec: str, content_type: str | None) -> None:
+    """A polled feed in a legacy encoding reads right whatever the Content-Type says of it:
+    the right charset, a Western or UTF-8 one that the bytes contradict, or none."""
+    data, want = _legacy(lang, codec)
+    headers = {"Content-Type": content_type.format(codec=codec)} if content_type else None
+    polled = read_feed(data, url="https://feeds.example/legacy", headers=headers)
+    [article] = [normalise(draft, now=NOW) for draft in polled.drafts]
+    assert (article.title, article.body) == (want["title"], want["body"])
+    if content_type and "utf-8" in content_type:  # the detector names the codec
+        assert (polled.warning or "").startswith("document declared as utf-8, but parsed as ")

@@ -252,6 +252,14 @@ def test_detect_language(text: str, declared: str | None, expected: str | None) 
     assert detect_language(text, declared) == expected
 
 
+# A sentence, as detection needs: a few words of a code page can read as many.
+RUSSIAN = (
+    "В четверг городской совет большинством голосов одобрил план строительства новой"
+    " библиотеки у вокзала."
+)
+HEBREW = "ביום חמישי אישרה מועצת העיר ברוב קולות את התוכנית לבנות ספרייה חדשה ליד תחנת הרכבת."
+
+
 @pytest.mark.parametrize(
     ("data", "declared", "expected"),
     [
@@ -270,10 +278,26 @@ def test_detect_language(text: str, declared: str | None, expected: str | None) 
         (b"Hello \xc3\x28 world", None, "Hello \u00c3( world"),
         # UTF-8 with one broken byte stays UTF-8.
         ("Café — naïve".encode() + b" \xff text", None, "Café — naïve \ufffd text"),
+        # A Western declaration on another script's code page is not believed (issue 12).
+        (RUSSIAN.encode("koi8-r"), "iso-8859-1", "В четверг городской совет"),
+        (HEBREW.encode("cp1255"), "latin-1", "ביום חמישי אישרה"),
+        ("Il a été à Paris, où il a déjà vu l'été.".encode("latin-1"), "iso-8859-1", "été à"),
+        # UTF-32 and UTF-16 without a BOM, in scripts with and without spaces.
+        ("Title\nBody".encode("utf-32-le"), None, "Title\nBody"),
+        ("Заголовок\n\nТекст статьи.".encode("utf-32-be"), None, "Заголовок\n\nТекст"),
+        ("Заголовок\n\nТекст статьи.".encode("utf-16-be"), None, "Заголовок\n\nТекст"),
+        ("市議会が承認\n\n工事は来年の春に始まる。".encode("utf-16-le"), None, "市議会が承認"),
+        # A few stray NULs in a large text are dropped; binary is judged by proportion.
+        (b"Title\n\n" + b"Body text. " * 200 + b"\x00 end", None, "Body text.  end"),
     ],
 )
 def test_decode_bytes(data: bytes, declared: str | None, expected: str) -> None:
     assert expected in decode_bytes(data, declared)
+
+
+def test_decode_bytes_refuses_many_nul_bytes() -> None:
+    with pytest.raises(BadInput, match=r"contains NUL bytes \(3 in 2003 bytes\)"):
+        decode_bytes(b"x" * 2000 + b"\x00" * 3)
 
 
 def test_decode_bytes_refuses_bytes_no_encoding_reads() -> None:

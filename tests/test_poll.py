@@ -7,6 +7,7 @@ errors, next poll, claims) is in tests/test_poll_feed_state.py.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -53,6 +54,30 @@ def test_formats(
     state = poller.svc.feeds.get(feed_id)
     assert state.status == "ok"
     assert state.entries_total == count
+
+
+@pytest.mark.parametrize(
+    ("case", "content_type"),
+    [
+        ("legacy_ru_koi8_r.rss", "application/rss+xml; charset=koi8-r"),  # declared ISO-8859-1
+        ("legacy_ja_euc_jp.rss", "text/xml; charset=ISO-8859-1"),  # undeclared
+        ("legacy_zh_tw_big5.rss", "application/rss+xml"),  # declared UTF-8
+    ],
+)
+def test_legacy_encodings(
+    poller: Poller, httpserver: HTTPServer, rclient: redis.Redis, prefix: str,
+    case: str, content_type: str,
+) -> None:  # fmt: skip
+    """A feed in a legacy encoding, with a right, wrong or no charset, stores no mojibake."""
+    cases = FEEDS.parent / "cases"
+    httpserver.expect_request("/feed").respond_with_data(
+        (cases / case).read_bytes(), content_type=content_type
+    )
+    outcome = poller.poll(add(poller, httpserver.url_for("/feed")), now=NOW)
+    assert (outcome.outcome, outcome.new) == ("ok", 1), outcome
+    want = json.loads((cases / case.replace(".rss", ".expected.json")).read_text("utf-8"))
+    [stored] = records(rclient, prefix)
+    assert (stored["title"], stored["body"]) == (want["title"], want["body"])
 
 
 def test_rss_entry_fields(

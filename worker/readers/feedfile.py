@@ -1,7 +1,7 @@
 """RSS, Atom and RDF feed documents: one Draft per entry.
 
-feedparser does the parsing (with its own XML-aware encoding detection, so it gets
-the original bytes). Per entry: the body is the longest of the content values and
+feedparser does the parsing (of UTF-8: `xmlcharset` decides the encoding, as for
+every input, and transcodes). Per entry: the body is the longest of the content values and
 the description, as plain text; the summary is the description when it differs.
 The description is the entry's own: feedparser fills a missing `summary` with
 the raw content markup, which is not one. Each Draft carries its position and
@@ -27,7 +27,7 @@ from worker.model import Draft, RawAuthor
 from worker.normalise.bylines import without_addresses
 from worker.normalise.dates import to_rfc3339_utc
 from worker.normalise.text import clean_body, html_to_text, to_plain
-from worker.readers import xmlguard, xmlrepair
+from worker.readers import xmlcharset, xmlguard, xmlrepair
 from worker.readers.common import entry_label, entry_path, file_source
 
 # What feedparser leaves of an address whose top-level domain it cut short.
@@ -60,7 +60,7 @@ def read_with_meta(
     `headers` are the HTTP response headers: feedparser takes the charset from
     Content-Type and the base URI from Content-Location.
     """
-    parsed = _parse(data, name, headers)
+    parsed, charset_warning = _parse(data, name, headers)
     entries = list(parsed.get("entries") or [])
     if not entries:
         if parsed.get("bozo"):
@@ -75,6 +75,7 @@ def read_with_meta(
         _entry(entry, about, index, path=path) for index, entry in enumerate(entries, start=1)
     ]
     warning = _expat_reason(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    warning = "; ".join(w for w in (charset_warning, warning) if w) or None
     return drafts, FeedMeta(ttl=_ttl(feed), warning=warning)
 
 
@@ -86,19 +87,22 @@ def _ttl(feed: Any) -> float | None:
     return minutes * 60 if 0 < minutes < 1e6 else None
 
 
-def _parse(data: bytes, name: str, headers: Mapping[str, str] | None) -> Any:
+def _parse(data: bytes, name: str, headers: Mapping[str, str] | None) -> tuple[Any, str | None]:
+    """feedparser's result, and what the bytes said against their declared charset."""
     wanted = ("content-type", "content-location", "content-language")
     picked = {k.lower(): v for k, v in (headers or {}).items() if k.lower() in wanted} or None
     xmlguard.check_markup(data, name=name)
-    data = xmlrepair.mend(data)
+    utf8 = xmlcharset.to_utf8(data, picked, name=name)
+    data = xmlrepair.mend(utf8.data)
     try:
         # A stream, never a str: feedparser fetches URLs and opens file names.
-        return feedparser.parse(
+        parsed = feedparser.parse(
             io.BytesIO(data),
-            response_headers=picked,
+            response_headers=utf8.headers,
             sanitize_html=False,
             resolve_relative_uris=False,
         )
+        return parsed, utf8.warning
     # feedparser runs several parsers (expat, its loose sgmllib fallback, date
     # handlers), each with its own exception types: any escape means unreadable.
     except Exception as exc:

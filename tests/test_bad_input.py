@@ -23,19 +23,22 @@ def _random_bytes_with_nuls() -> bytes:
     return bytes(rng.randrange(256) for _ in range(2048)) + b"\x00\x00"
 
 
-RSS_NO_TITLE = rss_document([rss_item(description="Only a body here.")])
-RSS_THIRD_NO_TITLE = rss_document(
+# Feed entries with nothing a title could come from: no title, text or link.
+RSS_NOTHING = rss_document([rss_item(published=NOW)])
+RSS_THIRD_NOTHING = rss_document(
     [
         rss_item("One", guid="g-1", description="Body."),
         rss_item("Two", guid="g-2", description="Body."),
-        rss_item(guid="g-3", description="Only a body here."),
+        rss_item(guid="g-3", published=NOW),
     ]
 )
-JSON_FEED_NO_TITLE = (
+JSON_FEED_NOTHING = (
     b'{"version": "https://jsonfeed.org/version/1.1", "title": "F", "items": ['
-    b'{"id": "i-1", "title": "One", "content_text": "Body."}, {"id": "i-2", "content_text": "B"}]}'
+    b'{"id": "i-1", "title": "One", "content_text": "Body."}, {"id": "i-2", "tags": ["x"]}]}'
 )
 EMPTY_RSS = rss_document()
+# No entries, and an error feedparser read past (the bare "&" in the title).
+EMPTY_MALFORMED_RSS = rss_document(title="Quiet &amp Empty")
 EMPTY_ATOM = b"<feed xmlns='http://www.w3.org/2005/Atom'><title>F</title></feed>"
 EMPTY_JSON_FEED = b'{"version": "https://jsonfeed.org/version/1.1", "title": "F", "items": []}'
 # Mostly bytes that are undefined in Windows-1252 and invalid in UTF-8.
@@ -74,12 +77,15 @@ BAD_INPUTS = [
                  "no title", id="md-no-title"),
     pytest.param("p.html", b"<html><body><script>x()</script></body></html>", BadInput, "no text",
                  id="html-empty"),
-    pytest.param("f.rss", RSS_NO_TITLE, BadInput, "entry 1: no title", id="feed-entry-no-title"),
-    pytest.param("f.rss", RSS_THIRD_NO_TITLE, BadInput, "entry 3 (guid g-3): no title",
-                 id="feed-third-entry-no-title"),
-    pytest.param("f.json", JSON_FEED_NO_TITLE, BadInput, "entry 2 (id i-2): no title",
-                 id="json-feed-entry-no-title"),
+    pytest.param("f.rss", RSS_NOTHING, BadInput, "entry 1: no title and no body",
+                 id="feed-entry-nothing"),
+    pytest.param("f.rss", RSS_THIRD_NOTHING, BadInput, "entry 3 (guid g-3): no title and no body",
+                 id="feed-third-entry-nothing"),
+    pytest.param("f.json", JSON_FEED_NOTHING, BadInput, "entry 2 (id i-2): no title and no body",
+                 id="json-feed-entry-nothing"),
     pytest.param("f.rss", EMPTY_RSS, BadInput, "feed has no entries", id="feed-empty-rss"),
+    pytest.param("f.rss", EMPTY_MALFORMED_RSS, BadInput,
+                 "feed has no entries (malformed feed: line 2, column", id="feed-empty-malformed"),
     pytest.param("f.atom", EMPTY_ATOM, BadInput, "feed has no entries", id="feed-empty-atom"),
     pytest.param("noext", EMPTY_RSS, BadInput, "feed has no entries", id="feed-empty-sniffed"),
     pytest.param("f.json", EMPTY_JSON_FEED, BadInput, "feed has no entries",
@@ -142,6 +148,49 @@ def test_malformed_feed_keeps_its_entries_with_a_warning() -> None:
 
 def test_polled_feed_without_entries_is_not_an_error() -> None:
     assert read_feed(EMPTY_RSS, url="https://news.example/feed").drafts == []
+
+
+def test_polled_feed_without_entries_keeps_its_recovered_error_as_a_warning() -> None:
+    feed = read_feed(EMPTY_MALFORMED_RSS, url="https://news.example/feed")
+    assert feed.drafts == []
+    assert feed.warning == "line 2, column 45: not well-formed (invalid token)"
+
+
+def test_feed_cut_short_without_entries_is_still_unreadable() -> None:
+    """No entries in a document that ends early: they may have been cut off with it."""
+    for data in (
+        EMPTY_RSS[:-20],
+        EMPTY_RSS.removesuffix(b"</channel></rss>"),
+        rss_document(title="<![CDATA[T"),
+    ):
+        with pytest.raises(ParseError, match="not a readable feed"):
+            read_feed(data, url="https://news.example/feed")
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "titles"),
+    [
+        (rss_document([rss_item(description="Only a body here. And more.")]), "f.rss",
+         ["Only a body here."]),
+        (rss_document([rss_item(link="https://news.example/nt")]), "f.rss",
+         ["https://news.example/nt"]),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "title": "F", "items": ['
+         b'{"id": "i-1", "title": "One", "content_text": "Body."}, {"id": "i-2", "summary": "B"},'
+         b' {"id": "i-3", "url": "https://news.example/i-3?utm_source=x"}]}',
+         "f.json", ["One", "B", "https://news.example/i-3"]),
+    ],
+)  # fmt: skip
+def test_feed_entries_without_a_title_are_records(
+    data: bytes, name: str, titles: list[str]
+) -> None:
+    """Formerly refused as "no title": a text or a link is enough (tests/cases/ has more).
+
+    An entry with only a link is here rather than in tests/cases/: its `body` is ""
+    (as for a titled entry without text), which the tables' record checks refuse.
+    """
+    articles = ingest(data, name, folder="/srv/bad")
+    assert [a.title for a in articles] == titles
+    assert [a.title_derived for a in articles] == [t != "One" for t in titles]
 
 
 def test_exported_record_with_an_unsafe_id_is_refused() -> None:

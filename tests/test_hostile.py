@@ -71,9 +71,10 @@ CORPUS: dict[str, list[str] | tuple[type[Exception], str]] = {
     "html_fragment_as_feed.rss": (ParseError, "not a feed (no RSS, Atom or RDF root element)"),
     "html_served_as_feed.xml": (ParseError, "not a feed (no RSS, Atom or RDF root element)"),
     "invalid_utf8_sequences.rss": ["Broken Ã( í € øˆ€€€ bytes"],
-    "items_without_titles.rss": ["!entry 1: no title", "!entry 2: no title and no body"],
+    # Untitled entries get a derived title: the first sentence, else the link.
+    "items_without_titles.rss": ["No title here.", "https://news.example/nt"],
     "json_feed_as_xml.xml": ["JSON item"],
-    "mismatched_tags.rss": ["!entry 1: no title and no body", "Second story"],
+    "mismatched_tags.rss": ["https://news.example/a", "Second story"],
     "nul_byte.rss": (BadInput, "contains NUL bytes"),
     "only_xml_declaration.xml": (ParseError, "no element found"),
     "raw_html_in_description.rss": ["Raw HTML body"],

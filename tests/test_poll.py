@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+import structlog
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -78,6 +79,19 @@ def test_legacy_encodings(
     want = json.loads((cases / case.replace(".rss", ".expected.json")).read_text("utf-8"))
     [stored] = records(rclient, prefix)
     assert (stored["title"], stored["body"]) == (want["title"], want["body"])
+
+
+def test_feed_without_entries_and_with_a_recovered_error_is_ok_and_logs_the_error(
+    poller: Poller, httpserver: HTTPServer
+) -> None:
+    feed_id = add(poller, serve_feed(httpserver, "empty_malformed.xml"))
+    with structlog.testing.capture_logs() as events:
+        outcome = poller.poll(feed_id, now=NOW)
+    assert (outcome.outcome, outcome.new, outcome.error) == ("ok", 0, None)
+    [parse] = [e for e in events if e["event"] == "parse"]
+    assert parse["log_level"] == "warning"
+    assert parse["warning"] == "malformed feed: line 2, column 45: not well-formed (invalid token)"
+    assert poller.svc.feeds.get(feed_id).status == "ok"
 
 
 def test_rss_entry_fields(

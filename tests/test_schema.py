@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 
-from tests.documents import SEED
+from tests.documents import SEED, TESTS
 from tests.support import Cli
 from worker.model import article_json_schema
 
@@ -34,3 +34,20 @@ def test_stored_records_validate(cli: Cli, tmp_path: Path) -> None:
         jsonschema.validate(record, schema)
         for key, value in record.items():
             assert value != "", f"{key} is an empty string"
+
+
+def test_derived_titles_are_marked_and_older_records_still_validate(cli: Cli) -> None:
+    """`title_derived` is in the stored record; a record stored before the field
+    existed (without it) still validates: the field is optional within schema 1."""
+    feed = TESTS / "cases" / "feed_untitled_microblog.rss"
+    code, lines = cli.json_lines("ingest", str(feed), "--json")
+    assert code == 0
+    schema = json.loads(SCHEMA_FILE.read_text())
+    records = [
+        json.loads(cli.run("articles", "get", line["id"], "--json").stdout) for line in lines
+    ]
+    assert [r["title_derived"] for r in records] == [True, True, False]
+    for record in records:
+        jsonschema.validate(record, schema)
+        older = {k: v for k, v in record.items() if k != "title_derived"}
+        jsonschema.validate(older, schema)

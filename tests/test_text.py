@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from worker.normalise.text import (
     _INVISIBLE_AND_CONTROLS,
     collapse_whitespace,
+    html_to_text,
     join_paragraphs,
     lines_to_paragraphs,
     word_count,
@@ -48,3 +50,25 @@ def test_invisible_and_control_characters_are_not_printable() -> None:
     """collapse_whitespace skips its translation for printable text: none of the
     characters it translates may be printable."""
     assert not any(chr(c).isprintable() for c in _INVISIBLE_AND_CONTROLS)
+
+
+HTML_TEXTS = [
+    # An iframe's content is for browsers without frames: never text of ours.
+    pytest.param("<p>A</p><iframe src='x'>No frames? <a href='y'>Watch</a>.</iframe><p>B</p>",
+                 "A\n\nB", id="iframe-fallback"),
+    pytest.param("<p>A <IFRAME><p>Map</p></IFRAME>tail</p>", "A tail", id="iframe-tail-kept"),
+    # `<!` that opens no markup is text someone wrote.
+    pytest.param("Start with <!DOCTYPE html> here.", "Start with <!DOCTYPE html> here.",
+                 id="doctype-in-text"),
+    pytest.param("<p>He typed <!' and left.</p>", "He typed <!' and left.", id="bang-quote"),
+    pytest.param("<!DOCTYPE html><html><body><p>Page</p></body></html>", "Page",
+                 id="leading-doctype"),
+    pytest.param("<p>a<!-- hidden -->b</p>", "ab", id="comment"),
+    pytest.param("<p><![if !supportLists]>1.<![endif]> item</p>", "1. item",
+                 id="conditional-comment"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("markup", "text"), HTML_TEXTS)
+def test_html_to_text(markup: str, text: str) -> None:
+    assert html_to_text(markup) == text

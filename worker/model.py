@@ -95,6 +95,17 @@ class Article(BaseModel):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
     url: str | None = None
     title: str = Field(min_length=1)
+    # Added within schema_version 1 (docs/formats.md, Titles): optional, so records
+    # stored before it still validate; a record without it has the input's title.
+    title_derived: bool = Field(
+        default=False,
+        description=(
+            "True when the input had no title (a feed entry; RSS 2.0 and JSON Feed allow"
+            " it) and `title` was derived: the first sentence of the body, else of the"
+            " summary, cut at a word boundary to about 100 characters and ended with"
+            " '…' when cut; else the entry's link. False or absent: the input's own title."
+        ),
+    )
     subtitle: str | None = None
     summary: str | None = None
     body: str
@@ -162,6 +173,11 @@ class Draft:
     path: str | None = None
     # A record id carried by the input itself (re-import of exported records).
     record_id: str | None = None
+    # A feed entry, whose title is optional (RSS 2.0, JSON Feed): without one,
+    # normalise derives it from the text or the link.
+    derive_title: bool = False
+    # The title was derived before (a re-imported record that says so).
+    title_derived: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

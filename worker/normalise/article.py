@@ -23,11 +23,16 @@ from worker.normalise.dates import to_utc
 from worker.normalise.identity import content_hash, identity_key, record_id
 from worker.normalise.language import detect_language
 from worker.normalise.text import clean_body, clean_inline, unique, word_count
+from worker.normalise.titles import derive_title
 from worker.normalise.urls import canonical_url
 
 
 def normalise(draft: Draft, *, now: datetime) -> Article:
-    """The record for `draft`, or BadInput when it cannot be one (no title...)."""
+    """The record for `draft`, or BadInput when it cannot be one (no title...).
+
+    A feed entry without a title (`draft.derive_title`) gets one derived from its
+    text or link, and `title_derived` true.
+    """
     try:
         return _normalise(draft, now=now)
     except BadInput as exc:
@@ -40,13 +45,17 @@ def normalise(draft: Draft, *, now: datetime) -> Article:
 def _normalise(draft: Draft, *, now: datetime) -> Article:
     title = clean_inline(draft.title)
     body = clean_body(draft.body)
-    if title is None:
-        raise BadInput("no title and no body" if not body else "no title")
     subtitle = clean_inline(draft.subtitle)
     summary = clean_body(draft.summary) or None
     if summary is not None and summary in (body, subtitle):
         summary = None
     url = canonical_url(draft.url)
+    derived = draft.title_derived
+    if title is None and draft.derive_title:
+        title = derive_title(body, summary, url)
+        derived = True
+    if title is None:
+        raise BadInput("no title and no body" if not body else "no title")
     source = _source(draft.source)
     digest = content_hash(title, subtitle, body)
     stamp = utc_instant(now)
@@ -55,6 +64,7 @@ def _normalise(draft: Draft, *, now: datetime) -> Article:
             id=_record_id(draft, url, source, digest),
             url=url,
             title=title,
+            title_derived=derived,
             subtitle=subtitle,
             summary=summary,
             body=body,

@@ -36,6 +36,11 @@ _NEEDS_CLEANING_RE = re.compile(
     r"|<!|<\?",
     re.IGNORECASE,
 )
+# `<!` opens markup only as a comment, a CDATA section or conditional comment
+# (`<![`), or a document's leading doctype; anywhere else (`<!'`, a `<!DOCTYPE`
+# quoted in a sentence) it is text, which an HTML parser would drop as a bogus comment.
+_STRAY_BANG_RE = re.compile(r"<!(?!--|\[)")
+_LEADING_DOCTYPE_RE = re.compile(r"\s*(?:<\?[^>]*>\s*)?(?:<!--.*?-->\s*)*<!doctype\b", re.I | re.S)
 _WORD_RE = re.compile(r"\w+(?:['’.\-]\w+)*")
 # The same words in ASCII text, where `\w` is [A-Za-z0-9_] either way: the ASCII
 # form skips the Unicode table lookup per character (a quarter of the time).
@@ -110,14 +115,27 @@ def html_to_text(markup: str | None) -> str:
     """
     if not markup or not markup.strip():
         return ""
+    if "<!" in markup:
+        markup = _stray_bangs_escaped(markup)
     try:
+        tree = html_text.parse_html(markup)
         if _NEEDS_CLEANING_RE.search(markup):
-            extracted = html_text.extract_text(markup, guess_layout=True)
+            # An iframe's content is the fallback for browsers without frames, which
+            # html-text's cleaner keeps (and the parser leaves its markup as text).
+            etree.strip_elements(tree, "iframe", with_tail=False)
+            extracted = html_text.extract_text(tree, guess_layout=True)
         else:  # nothing for html-text's cleaner to remove: skip its pass over the tree
-            extracted = layout_text(html_text.parse_html(markup))
+            extracted = layout_text(tree)
     except (etree.LxmlError, ValueError):
         return ""
     return lines_to_paragraphs(extracted)
+
+
+def _stray_bangs_escaped(markup: str) -> str:
+    """`markup` with each `<!` that opens no markup written as `&lt;!`."""
+    lead = _LEADING_DOCTYPE_RE.match(markup)
+    start = lead.end() if lead else 0
+    return markup[:start] + _STRAY_BANG_RE.sub("&lt;!", markup[start:])
 
 
 def lines_to_paragraphs(text: str) -> str:

@@ -33,16 +33,18 @@ def read_document(
     """
     text = decode_bytes(data, charset_from_content_type(content_type))
     kind = kind_of(text, name=name, path=path)
+    warning = None
     if kind == "feed":
         headers = {"content-type": content_type} if content_type else None
-        drafts = read_feed_document(data, name=name, path=path, headers=headers).drafts
+        document = read_feed_document(data, name=name, path=path, headers=headers)
+        drafts, warning = document.drafts, document.warning
     elif kind in ("json", "ndjson"):
         drafts = _read_json(text, name=name, path=path, ndjson=kind == "ndjson")
     else:
         drafts = _TEXT_READERS[kind](text, name=name, path=path)
     if not drafts:
         what = "feed has no entries" if kind == "feed" else "no records in it"
-        raise BadInput(f"{name}: {what}")
+        raise BadInput(f"{name}: {what}" + (f" (malformed feed: {warning})" if warning else ""))
     return [encodable(d) for d in drafts]
 
 
@@ -52,7 +54,7 @@ class PolledFeed:
 
     drafts: list[Draft]
     ttl: float | None = None  # seconds (RSS <ttl>)
-    warning: str | None = None  # malformed, but entries were recovered
+    warning: str | None = None  # malformed, but read: the entries (if any) were recovered
 
 
 def read_feed(

@@ -81,6 +81,20 @@ def is_http_url(value: str | None) -> bool:
     return bool(value) and str(value).lower().startswith(("http://", "https://"))
 
 
+def body_and_summary(description: str, contents: list[str]) -> tuple[str, str | None]:
+    """A feed entry's `body` and `summary` from its description and content texts.
+
+    The fullest text is the body (the description on a tie); the description is the
+    summary when it is not the body, else the fullest content that differs from it,
+    so the shorter of a description and a content is kept whichever it is.
+    """
+    body = max([description, *contents], key=len)
+    if description and description != body:
+        return body, description
+    others = [c for c in contents if c and c != body]
+    return body, max(others, key=len) if others else None
+
+
 def entry_path(path: str | None, identity: str | None, title: str, body: str) -> str | None:
     """Identity for a feed entry with neither link nor id: the file plus its content.
 

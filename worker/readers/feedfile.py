@@ -1,13 +1,17 @@
 """RSS, Atom and RDF feed documents: one Draft per entry.
 
 feedparser does the parsing (of UTF-8: `xmlcharset` decides the encoding, as for
-every input, and transcodes). Per entry: the body is the longest of the content values and
-the description, as plain text; the summary is the description when it differs.
-The description is the entry's own: feedparser fills a missing `summary` with
-the raw content markup, which is not one. Each Draft carries its position and
-guid in `extra["label"]` ("entry 3 (guid ...)") for messages about it.
-A malformed ("bozo") document keeps the entries feedparser recovered; one with no
-entries fails with feedparser's reason. Before feedparser sees a document,
+every input, and transcodes). Per entry: the body is the fullest of the content
+values and the description, as plain text; the summary is the other one when they
+differ (`common.body_and_summary`). The description is the entry's own: feedparser
+fills a missing `summary` with the raw content markup, which is not one. An entry
+without a title gets one derived by normalise (`Draft.derive_title`). Each Draft
+carries its position and guid in `extra["label"]` ("entry 3 (guid ...)") for
+messages about it.
+A malformed ("bozo") document keeps the entries feedparser recovered, and its
+error becomes the warning; one with no entries is a feed with no entries when
+feedparser still found a feed root and read it to its end, else it fails with
+feedparser's reason. Before feedparser sees a document,
 `xmlguard` refuses entity declarations, deep nesting and element sprawl, and
 `xmlrepair` mends character references to no character.
 """
@@ -19,6 +23,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from xml.parsers.expat import errors as expat_errors
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -28,7 +34,7 @@ from worker.normalise.bylines import without_addresses
 from worker.normalise.dates import to_rfc3339_utc
 from worker.normalise.text import clean_body, html_to_text, to_plain
 from worker.readers import xmlcharset, xmlguard, xmlrepair
-from worker.readers.common import entry_label, entry_path, file_source
+from worker.readers.common import body_and_summary, entry_label, entry_path, file_source
 
 # What feedparser leaves of an address whose top-level domain it cut short.
 _CUT_TLD_RE = re.compile(r"\.[A-Za-z]{4}$")
@@ -45,7 +51,7 @@ class FeedMeta:
     """What the document says besides its entries."""
 
     ttl: float | None = None  # RSS <ttl>, in seconds
-    warning: str | None = None  # why the document is malformed, when entries were recovered
+    warning: str | None = None  # why the document is malformed, when it was read anyway
 
 
 def read_with_meta(
@@ -62,20 +68,23 @@ def read_with_meta(
     """
     parsed, charset_warning = _parse(data, name, headers)
     entries = list(parsed.get("entries") or [])
+    error = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    reason = None if error is None else _expat_reason(error)
+    warning = "; ".join(w for w in (charset_warning, reason) if w) or None
     if not entries:
-        if parsed.get("bozo"):
-            reason = _expat_reason(parsed.get("bozo_exception"))
+        # A feed root read past an error is a feed with no entries, the error a
+        # warning as when entries were recovered; a document cut short may have
+        # lost its entries with its end.
+        if reason is not None and (not parsed.get("version") or _cut_short(error)):
             raise ParseError(f"{name}: not a readable feed: {reason}")
         if not parsed.get("version"):
             raise ParseError(f"{name}: not a feed (no RSS, Atom or RDF root element)")
-        return [], FeedMeta()
+        return [], FeedMeta(warning=warning)
     feed = parsed.get("feed") or {}
     about = _Feed(_str(_get(feed, "title")), _feed_url(feed), _str(_get(feed, "language")))
     drafts = [
         _entry(entry, about, index, path=path) for index, entry in enumerate(entries, start=1)
     ]
-    warning = _expat_reason(parsed.get("bozo_exception")) if parsed.get("bozo") else None
-    warning = "; ".join(w for w in (charset_warning, warning) if w) or None
     return drafts, FeedMeta(ttl=_ttl(feed), warning=warning)
 
 
@@ -111,6 +120,21 @@ def _parse(data: bytes, name: str, headers: Mapping[str, str] | None) -> tuple[A
         raise ParseError(f"{name}: not a readable feed: {exc}") from exc
 
 
+# What expat says when the document ends before its root element does.
+_CUT_SHORT = frozenset(
+    {
+        expat_errors.XML_ERROR_NO_ELEMENTS,
+        expat_errors.XML_ERROR_UNCLOSED_TOKEN,
+        expat_errors.XML_ERROR_UNCLOSED_CDATA_SECTION,
+        expat_errors.XML_ERROR_PARTIAL_CHAR,
+    }
+)
+
+
+def _cut_short(exc: object) -> bool:
+    return isinstance(exc, SAXParseException) and exc.getMessage() in _CUT_SHORT
+
+
 def _expat_reason(exc: object) -> str:
     """expat says "<unknown>:3:17: mismatched tag"; say "line 3, column 17: ..."."""
     match = re.match(r"<unknown>:(\d+):(\d+): (.*)", str(exc))
@@ -133,7 +157,7 @@ def _entry(entry: Any, feed: _Feed, index: int, *, path: str | None) -> Draft:
     raw_contents = _get(entry, "content") or []
     description = _description(entry, [_get(c, "value") for c in raw_contents])
     contents = [_detail_text(c, _get(c, "value")) for c in raw_contents]
-    body = max([description, *contents], key=len)
+    body, summary = body_and_summary(description, contents)
     guid = _str(_get(entry, "id"))
     link = _link(entry)
     names = _author_names(entry)
@@ -141,7 +165,7 @@ def _entry(entry: Any, feed: _Feed, index: int, *, path: str | None) -> Draft:
     return Draft(
         title=title or None,
         body=body,
-        summary=description if description and description != body else None,
+        summary=summary,
         source=source,
         # One author string may hold several names ("A and B"): the byline splits it.
         authors=tuple(RawAuthor(name=n) for n in names) if len(names) > 1 else (),
@@ -152,6 +176,7 @@ def _entry(entry: Any, feed: _Feed, index: int, *, path: str | None) -> Draft:
         tags=tuple(_tags(entry)),
         url=link,
         path=entry_path(path, guid or link, title, body),
+        derive_title=True,
         extra={"label": entry_label(index, guid)},
     )
 

@@ -1,10 +1,13 @@
 """JSON Feed documents (https://jsonfeed.org/version/1.1, and 1.0): one Draft per item.
 
-Body: the longer of content_text and content_html (as plain text); summary: the
-item's summary when it differs. Authors: `authors` (1.1) or `author` (1.0) of the
-item, the feed's only when the item gives none: an item whose authors have no
-names (only a URL, say) has no named author, and is not given the feed's.
-Identity as for other feed entries: the item URL, else its id scoped by the feed URL.
+Body and summary: the fuller of the content (the longer of content_text and
+content_html, as plain text) and the item's summary is the body, the other the
+summary when they differ (`common.body_and_summary`). An item without a title
+gets one derived by normalise (`Draft.derive_title`). Authors: `authors` (1.1)
+or `author` (1.0) of the item, the feed's only when the item gives none: an item
+whose authors have no names (only a URL, say) has no named author, and is not
+given the feed's. Identity as for other feed entries: the item URL, else its id
+scoped by the feed URL.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from worker.normalise.text import clean_body, html_to_text, to_plain
 from worker.readers.common import (
     as_list,
     as_text,
+    body_and_summary,
     entry_label,
     entry_path,
     file_source,
@@ -55,8 +59,9 @@ def _item(
 ) -> Draft:
     text = clean_body(as_text(item.get("content_text")))
     markup = html_to_text(as_text(item.get("content_html")))
-    body = max(text, markup, key=len)
-    summary = to_plain(as_text(item.get("summary"))) or None
+    # content_text and content_html are one content in two forms: the fuller stands for it.
+    content = max(text, markup, key=len)
+    body, summary = body_and_summary(to_plain(as_text(item.get("summary"))), [content])
     entry_id = as_text(item.get("id"))
     source = file_source(
         path,
@@ -67,7 +72,7 @@ def _item(
     return Draft(
         title=as_text(item.get("title")),
         body=body,
-        summary=summary if summary != body else None,
+        summary=summary,
         source=source,
         authors=tuple(_authors(item) if _has_authors(item) else feed_authors),
         published=as_text(item.get("date_published")),
@@ -76,6 +81,7 @@ def _item(
         tags=tuple(as_list(item.get("tags"), split=None)),
         url=as_text(item.get("url")) or as_text(item.get("external_url")),
         path=entry_path(path, entry_id or as_text(item.get("url")), str(item.get("title")), body),
+        derive_title=True,
         extra={"label": entry_label(index, entry_id, key="id")},
     )
 

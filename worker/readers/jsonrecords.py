@@ -83,6 +83,7 @@ def _draft(record: Any, *, where: str, path: str | None, extra: dict[str, Any]) 
         url=as_text(record.get("url")),
         path=path,
         record_id=as_text(record.get("id")),
+        title_derived=record.get("title_derived") is True,
         extra=extra,
     )
 

@@ -33,6 +33,7 @@ from worker.readers.common import file_source
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}
 _PUBLISHED = ("article:published_time", "og:published_time", "datePublished", "date", "dc.date")
 _WS_RE = re.compile(r"\s+")
+_NAME_SEPARATORS_RE = re.compile(r"[\s.,;_+&]+")
 # How far down a byline or dateline may sit above the article text.
 _LEAD_LINES = 3
 _MODIFIED = ("article:modified_time", "og:updated_time", "dateModified", "last-modified")
@@ -44,7 +45,7 @@ def read(text: str, *, name: str, path: str | None) -> list[Draft]:
     meta = _meta(tree)
     extracted = _extract(text)
     title = _get(extracted, "title") or meta.get("og:title") or _node_text(tree, "//title")
-    byline = meta.get("author") or _get(extracted, "author")
+    byline = meta.get("author") or _page_spelling(_get(extracted, "author"), tree)
     body = _body(extracted, tree, title, split_byline(byline)) or html_to_text(text)
     if not body and not title:
         raise BadInput(f"{name}: no text in the HTML page")
@@ -149,6 +150,24 @@ def _extract(text: str) -> Any:
         if is_time_limit(exc):
             raise
         return None
+
+
+def _page_spelling(author: str | None, tree: Any) -> str | None:
+    """The page's own spelling of the author trafilatura found.
+
+    trafilatura title-cases what it reads as a name and joins names with "; ":
+    "By wien.ORF.at" comes back as "Wien Orf At", "By Acme Media, LLC" as "Acme
+    Media; LLC". The page's text has it as written, for the byline rules
+    (worker/normalise/bylines.py) to read.
+    """
+    if not author:
+        return author
+    words = [w for w in _NAME_SEPARATORS_RE.split(author) if w]
+    if not words:
+        return author
+    pattern = r"[\s.,;_+&]+".join(re.escape(w) for w in words)
+    found = re.search(rf"(?<!\w){pattern}(?!\w)", tree.text_content(), re.IGNORECASE)
+    return found.group(0) if found else author
 
 
 def _get(extracted: Any, attr: str) -> Any:

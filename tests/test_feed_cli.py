@@ -38,6 +38,12 @@ def test_add_poll_list_show(celery_worker: Worker, httpserver: HTTPServer) -> No
     ]  # fmt: skip
     code, lines = cli.json_lines("poll", url, "--wait", "--json")
     assert lines[0]["outcome"] == "not_modified"
+    # Both polls are in the feed's history, newest first.
+    [shown] = cli.json_lines("feeds", "show", feed["id"], "--json")[1]
+    assert [h["outcome"] for h in shown["history"]] == ["not_modified", "ok"]
+    assert shown["history"][1]["new"] == 2 and shown["history"][1]["http_status"] == 200
+    done = cli.run("feeds", "show", feed["id"])
+    assert "RECENT POLLS" in done.stdout and "not_modified" in done.stdout
 
     code, shown = cli.json_lines("feeds", "show", feed["id"], "--json")
     assert shown[0]["entries_total"] == 2

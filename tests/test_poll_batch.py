@@ -187,11 +187,11 @@ def test_a_batch_that_fails_leaves_no_slot_taken(
     ids = [add(poller, url) for url in urls]
     real, calls = poller.save, []
 
-    def flaky(decisions: object, *, release: object = ()) -> None:
+    def flaky(decisions: object, **kwargs: object) -> None:
         calls.append(1)
         if len(calls) == 1:
             raise redis.ConnectionError("Redis went away")
-        real(decisions, release=release)  # type: ignore[arg-type]
+        real(decisions, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(poller, "save", flaky)
     monkeypatch.setattr(engine.slots, "limit", 1)  # one lane: the second feed ends it
@@ -227,3 +227,24 @@ def test_the_hosts_cap_holds_across_engines(
         other.shutdown()
     assert [o.outcome for o in results["a"] + results["b"]] == ["ok"] * 8
     assert gauge.most == 2
+
+
+def test_each_feed_keeps_its_last_twenty_polls(
+    poller: Poller, engine: FetchEngine, http: HTTPServer
+) -> None:
+    urls, _ = serve(http, 1, delay=0)
+    http.expect_request("/missing").respond_with_data("gone away", status=404)
+    feed_id, broken = add(poller, urls[0]), add(poller, http.url_for("/missing"))
+    for _ in range(22):
+        poll_batch(poller, engine, [feed_id, broken], claimed_at=None, time_limit=60)
+    history = poller.svc.feeds.history(feed_id)
+    assert len(history) == 20  # bounded
+    newest, oldest = history[0], history[-1]
+    assert (newest["outcome"], newest["http_status"], newest["bytes"]) == ("not_modified", 304, 0)
+    assert newest["duration_ms"] >= 0 and newest["error"] is None
+    assert (oldest["outcome"], oldest["new"]) == ("not_modified", 0)  # the first 200 fell off
+    [failed, *_] = poller.svc.feeds.history(broken)
+    assert (failed["outcome"], failed["http_status"]) == ("failed", 404)
+    assert "404" in failed["error"] and failed["duration_ms"] is None
+    poller.svc.feeds.remove(broken)
+    assert poller.svc.feeds.history(broken) == []

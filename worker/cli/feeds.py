@@ -66,14 +66,24 @@ def feeds_list(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @reports_errors
 def feeds_show(feed: str, as_json: bool) -> None:
-    """One feed, by id or URL."""
+    """One feed, by id or URL, with its last polls (newest first)."""
     with services() as svc:
         state = _find(svc.feeds.find(feed), feed)
+        history = svc.feeds.history(state.id)
     if as_json:
-        emit_json(state.public())
-    else:
-        for key, value in state.public().items():
-            click.echo(f"{key:>15}: {value}")
+        emit_json(state.public() | {"history": history})
+        return
+    for key, value in state.public().items():
+        click.echo(f"{key:>15}: {value}")
+    click.echo(f"\n{'RECENT POLLS':<20}  {'HTTP':>4}  {'OUTCOME':<12}  {'MS':>7}  {'BYTES':>8}  "
+               "NEW  UPD  ERROR")  # fmt: skip
+    for h in history:
+        ms = "-" if h["duration_ms"] is None else f"{h['duration_ms']:.0f}"
+        click.echo(
+            f"{h['at']:<20}  {h['http_status'] or '-':>4}  {h['outcome']:<12}  {ms:>7}  "
+            f"{h['bytes'] if h['bytes'] is not None else '-':>8}  {h['new']:>3}  "
+            f"{h['updated']:>3}  {h['error'] or ''}"
+        )
 
 
 @feeds.command("remove")

@@ -111,7 +111,7 @@ def _collect(
             with structlog.contextvars.bound_contextvars(feed=state.id, url=state.url):
                 attempt = poller.attempt(state, reply.fetched, now, on_demand=on_demand)
                 decisions.append(poller.decide(state, attempt, now))
-        poller.save(decisions, release=slots)
+        poller.save(decisions, release=slots, fetched={r.state.id: r.fetched for r in ended})
         outcomes.update((d.state.id, d.outcome) for d in decisions)
     return failure
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +39,7 @@ from worker.polling.decide import (
     is_unchanged,
     polled_since,
 )
+from worker.polling.history import attempt_record
 from worker.polling.revisions import RevisionPolicy
 from worker.readers import PolledFeed, read_feed
 from worker.settings import Settings
@@ -121,7 +122,10 @@ class Poller:
         self, state: FeedState, fetched: Fetched, now: datetime, *, on_demand: bool = False
     ) -> PollOutcome:
         """Parse and store what the fetch brought, decide, and save the feed's state."""
-        return self._apply(state, self.attempt(state, fetched, now, on_demand=on_demand), now)
+        attempt = self.attempt(state, fetched, now, on_demand=on_demand)
+        decision = self.decide(state, attempt, now)
+        self.save([decision], fetched={state.id: fetched})
+        return decision.outcome
 
     def _missing(self, feed_id: str) -> PollOutcome:
         # Removed since it was claimed: make sure it is not claimed again.
@@ -253,11 +257,16 @@ class Poller:
         return decision.outcome
 
     def save(
-        self, decisions: Sequence[FeedDecision], *, release: Sequence[tuple[str, str]] = ()
+        self,
+        decisions: Sequence[FeedDecision],
+        *,
+        release: Sequence[tuple[str, str]] = (),
+        fetched: Mapping[str, object] | None = None,
     ) -> None:
         """Write every decision in one round trip; each logged as its feed's `schedule` step
         (a host-busy attempt only moves the due time: no step). `release`: request
-        slots (host, token) given back in the same round trip."""
+        slots (host, token) given back in the same round trip. Each attempt also goes
+        into its feed's fetch history, with what `fetched` says of its fetch."""
         if not decisions and not release:
             return
         started = time.perf_counter()
@@ -268,6 +277,11 @@ class Poller:
                 self.slots.release(host, token, pipe=pipe)
             for decision in decisions:
                 _queue_save(self.svc.feeds, decision, pipe)
+                if decision.fields:
+                    when = decision.state.last_polled_at or datetime.now(UTC)
+                    got = (fetched or {}).get(decision.state.id)
+                    record = attempt_record(got, decision.outcome, when)
+                    self.svc.feeds.note_attempt(decision.state.id, record, pipe=pipe)
             pipe.execute()
 
         try:

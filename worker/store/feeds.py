@@ -4,6 +4,7 @@
     feed:{id}         hash     FeedState, one field per attribute (JSON-encoded values)
     feeds:due         zset     id -> epoch of the next poll (the dispatcher claims from it)
     feeds:url         hash     current URL -> id (adding a known URL returns that feed)
+    feed:{id}:history list     the last HISTORY poll attempts, newest first (JSON each)
 
 A feed's id is fixed when it is added (derived from its first URL), so a permanent
 redirect changes its `url`, never its id.
@@ -52,6 +53,9 @@ redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
 if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2]) end
 return 1
 """
+
+
+HISTORY = 20  # poll attempts kept per feed
 
 
 def feed_id_for(url: str) -> str:
@@ -196,6 +200,17 @@ class FeedRegistry:
             return True
         return bool(self._save(keys=keys, args=args))
 
+    def history(self, feed_id: str) -> list[dict[str, Any]]:
+        """The feed's last poll attempts, newest first."""
+        raw = cast(list[str], self.client.lrange(self.keys.feed_history(feed_id), 0, -1))
+        return [json.loads(item) for item in raw]
+
+    def note_attempt(self, feed_id: str, attempt: dict[str, Any], *, pipe: Any) -> None:
+        """Queue one attempt into the feed's history, keeping the last `HISTORY`."""
+        key = self.keys.feed_history(feed_id)
+        pipe.lpush(key, json.dumps(attempt, ensure_ascii=False))
+        pipe.ltrim(key, 0, HISTORY - 1)
+
     def load_scripts(self) -> None:
         """Load the save script into Redis (after a restart or SCRIPT FLUSH lost it)."""
         self.client.script_load(_SAVE_SCRIPT)
@@ -205,7 +220,7 @@ class FeedRegistry:
         if state is None:
             return False
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self.key(feed_id))
+        pipe.delete(self.key(feed_id), self.keys.feed_history(feed_id))
         pipe.srem(self.ids_key, feed_id)
         pipe.zrem(self.due_key, feed_id)
         pipe.hdel(self.url_key, state.url)

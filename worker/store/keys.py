@@ -66,6 +66,10 @@ class Keys:
     def feed(self, feed_id: str) -> str:
         return f"{self.prefix}feed:{feed_id}"
 
+    def feed_history(self, feed_id: str) -> str:
+        """The feed's last poll attempts, newest first (a list of JSON objects)."""
+        return f"{self.prefix}feed:{feed_id}:history"
+
     @property
     def feeds_due(self) -> str:
         return f"{self.prefix}feeds:due"

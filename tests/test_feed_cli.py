@@ -38,6 +38,8 @@ def test_add_poll_list_show(celery_worker: Worker, httpserver: HTTPServer) -> No
     ]  # fmt: skip
     code, lines = cli.json_lines("poll", url, "--wait", "--json")
     assert lines[0]["outcome"] == "not_modified"
+    code, listed = cli.json_lines("feeds", "list", "--json")
+    assert [f["failing"] for f in listed if f["id"] == feed["id"]] == [False]
     # Both polls are in the feed's history, newest first.
     [shown] = cli.json_lines("feeds", "show", feed["id"], "--json")[1]
     assert [h["outcome"] for h in shown["history"]] == ["not_modified", "ok"]

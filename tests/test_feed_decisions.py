@@ -18,6 +18,7 @@ from worker.polling.decide import (
     Response,
     Unchanged,
     decide_feed,
+    failing_for_long,
     is_unchanged,
     polled_since,
 )
@@ -230,3 +231,31 @@ def test_polled_since_a_claim_is_a_duplicate() -> None:
     assert polled_since(state(last_polled_at=NOW), NOW)
     assert not polled_since(state(last_polled_at=NOW - HOUR), NOW)
     assert not polled_since(state(last_polled_at=None), NOW)
+
+
+def test_a_success_notes_when_and_a_failure_keeps_it() -> None:
+    ok_once = decide(state(), Unchanged(ok(304))).state
+    assert ok_once.last_ok_at == NOW
+    failed = decide_feed(
+        ok_once, Failed("boom"), now=NOW + HOUR, rng=random.Random(1), defaults=DEFAULTS
+    ).state
+    assert (failed.last_ok_at, failed.status) == (NOW, "error")
+
+
+@pytest.mark.parametrize(
+    ("status", "last_ok", "added", "failing"),
+    [
+        ("error", NOW - timedelta(days=2), None, True),  # failing for two days
+        ("broken", NOW - timedelta(days=1), None, True),  # exactly a day
+        ("error", NOW - timedelta(hours=23), None, False),  # not a day yet
+        ("error", None, NOW - timedelta(days=3), True),  # never succeeded since added
+        ("error", None, NOW - timedelta(hours=2), False),  # added two hours ago
+        ("ok", NOW - timedelta(days=9), None, False),  # healthy (an old success: fine)
+        ("disabled", NOW - timedelta(days=9), None, False),  # not polled any more
+    ],
+)
+def test_feeds_failing_for_a_day_are_flagged(
+    status: str, last_ok: datetime | None, added: datetime | None, failing: bool
+) -> None:
+    feed = state(status=status, last_ok_at=last_ok, added_at=added)
+    assert failing_for_long(feed, NOW) is failing

@@ -226,6 +226,7 @@ class FeedState(BaseModel):
     error_count: int = 0
     last_error: str | None = None
     last_polled_at: Instant | None = None
+    last_ok_at: Instant | None = None  # the last successful poll (a 304 included)
     next_poll_at: Instant | None = None
     entries_total: int = 0
     # The URL the feed was added with: its id derives from it, and it scopes the
@@ -257,6 +258,7 @@ class FeedState(BaseModel):
 POLL_FIELDS = (
     "url", "status", "last_status", "etag", "last_modified", "error_count", "last_error",
     "last_polled_at", "next_poll_at", "body_hash", "entry_times", "entries_total", "ttl",
+    "last_ok_at",
 )  # fmt: skip
 
 

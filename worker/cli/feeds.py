@@ -42,19 +42,28 @@ def feeds_add(url: str, name: str | None, interval: float | None, as_json: bool)
 @click.option("--json", "as_json", is_flag=True)
 @reports_errors
 def feeds_list(as_json: bool) -> None:
-    """Every feed with its health: status, last poll, entries, errors, next poll."""
+    """Every feed with its health: status, last poll, entries, errors, next poll.
+
+    A feed whose polls have failed for a day (none succeeded since) is flagged:
+    `failing` in the JSON, a `!` before its status."""
+    from datetime import UTC, datetime
+
+    from worker.polling.decide import failing_for_long
+
     with services() as svc:
         states = svc.feeds.all()
+    now = datetime.now(UTC)
     if as_json:
         for state in states:
-            emit_json(state.public())
+            emit_json(state.public() | {"failing": failing_for_long(state, now)})
         return
     header = f"{'ID':<12}  {'STATUS':<8}  {'HTTP':>4}  {'ENTRIES':>7}  {'ERRORS':>6}  "
     click.echo(header + f"{'LAST POLL':<20}  {'NEXT POLL':<20}  URL")
     for state in states:
         s = state.public()  # instants as RFC 3339 text
+        status = ("!" if failing_for_long(state, now) else "") + s["status"]
         click.echo(
-            f"{s['id']:<12}  {s['status']:<8}  {s['last_status'] or '-':>4}  "
+            f"{s['id']:<12}  {status:<8}  {s['last_status'] or '-':>4}  "
             f"{s['entries_total']:>7}  {s['error_count']:>6}  {s['last_polled_at'] or '-':<20}  "
             f"{s['next_poll_at'] or '-':<20}  {s['url']}"
             + (f"\n{'':<12}  last error: {s['last_error']}" if s["last_error"] else "")

@@ -38,6 +38,7 @@ from worker.polling.schedule import Hints, Policy, next_after_error, next_after_
 # Only the newest entry dates are kept for the rhythm (see schedule.py).
 RECENT_ENTRY_TIMES = 200
 BUSY_RETRY = (5.0, 15.0)  # seconds: a busy host is asked again soon, by a fresh claim
+FAILING_AFTER = timedelta(days=1)  # `feeds list` flags a feed failing this long
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,15 @@ def policy_for(state: FeedState, defaults: Defaults) -> Policy:
     )
 
 
+def failing_for_long(state: FeedState, now: datetime, *, after: timedelta = FAILING_AFTER) -> bool:
+    """The feed's polls fail, and none has succeeded for `after` (nor since it was
+    added): `feeds list` flags it."""
+    if state.status not in ("error", "broken"):
+        return False
+    since = state.last_ok_at or state.added_at
+    return since is None or now - since >= after
+
+
 def polled_since(state: FeedState, claimed_at: datetime) -> bool:
     """The feed was polled after the dispatcher claimed it: this claim is a duplicate."""
     return state.last_polled_at is not None and state.last_polled_at >= claimed_at
@@ -184,6 +194,7 @@ def _succeeded(
         "error_count": 0,
         "last_error": None,
         "last_polled_at": utc_instant(now),
+        "last_ok_at": utc_instant(now),
         "next_poll_at": utc_instant(when),
         "body_hash": response.body_hash or state.body_hash,
         "entry_times": times,
